@@ -1,0 +1,9 @@
+module github.com/gowebsocket/godot-gowebsocket
+
+go 1.26.8
+
+require (
+	github.com/godot-go/godot-go v0.3.21 // indirect
+	github.com/gorilla/websocket v1.5.3 // indirect
+	go.uber.org/goleak v1.3.0 // indirect
+)
