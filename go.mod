@@ -1,6 +1,6 @@
 module github.com/gowebsocket/godot-gowebsocket
 
-go 1.26.8
+go 1.25
 
 require (
 	github.com/godot-go/godot-go v0.3.21 // indirect
