@@ -1,0 +1,215 @@
+package peer
+
+import (
+	"crypto/tls"
+	"errors"
+	"net/http"
+	"time"
+)
+
+// WriteMode is the frame type used for outgoing messages.
+type WriteMode uint8
+
+const (
+	WriteText   WriteMode = 0 // text frames (payload must be valid UTF-8)
+	WriteBinary WriteMode = 1 // binary frames
+)
+
+// State is a connection's ready state (numbering matches Godot's WebSocketPeer.State).
+type State int32
+
+const (
+	StateConnecting State = 0
+	StateOpen       State = 1
+	StateClosing    State = 2
+	StateClosed     State = 3
+)
+
+// ClientStatus numbering matches Godot 3's NetworkedMultiplayerPeer.ConnectionStatus.
+type ClientStatus int32
+
+const (
+	ClientDisconnected ClientStatus = 0
+	ClientConnecting   ClientStatus = 1
+	ClientConnected    ClientStatus = 2
+)
+
+// MaxCloseReason is the longest close reason RFC 6455 allows (125-byte control
+// payload minus the 2-byte code).
+const MaxCloseReason = 123
+
+// Errors returned by the API. Callers compare with errors.Is; the extension
+// maps them to Godot Error values.
+var (
+	ErrInvalidURL       = errors.New("invalid WebSocket URL")              // malformed URL, missing host, bad port
+	ErrUnsupportedURL   = errors.New("URL scheme must be ws or wss")       // any other scheme
+	ErrInvalidArgument  = errors.New("invalid argument")                   // bad code, bad port, bad option value
+	ErrReasonTooLong    = errors.New("close reason longer than 123 bytes") // Close with a longer reason
+	ErrInvalidCloseCode = errors.New("close code not allowed")             // Close with a code RFC 6455 forbids sending
+	ErrNotOpen          = errors.New("connection is not open")             // Send/Close on a connection not in StateOpen
+	ErrOutboundFull     = errors.New("outbound queue is full")             // Send past OutboundBufferSize/MaxQueuedPackets
+	ErrTooLarge         = errors.New("message larger than the buffer")     // Send of one message larger than OutboundBufferSize
+	ErrInvalidUTF8      = errors.New("text message is not valid UTF-8")    // Send text that is not UTF-8
+	ErrBusy             = errors.New("already connecting, connected or listening")
+	ErrNotListening     = errors.New("server is not listening")
+	ErrUnknownPeer      = errors.New("no peer with that id")
+	ErrStopped          = errors.New("stopped") // any call after Client.Shutdown / Server.Stop where it makes no sense
+)
+
+// Defaults used where an Options field is zero.
+const (
+	DefaultHandshakeTimeout   = 3 * time.Second
+	DefaultInboundBufferSize  = 4 << 20 // bytes
+	DefaultOutboundBufferSize = 4 << 20 // bytes
+	DefaultMaxQueuedPackets   = 4096    // messages, each direction
+	DefaultCloseTimeout       = 3 * time.Second
+)
+
+// Options configure a Client or a Server. The zero value is usable: zero
+// fields take the defaults above. Options are copied when a connection starts;
+// changing them later affects only later connections.
+type Options struct {
+	HandshakeTimeout time.Duration // dial+upgrade (client) or time to send a full upgrade request (server)
+
+	// InboundBufferSize caps the bytes of received messages waiting to be read
+	// by the caller. It is also the largest message accepted: a bigger one
+	// closes the connection with 1009. When the queue is full the reader stops
+	// reading (TCP back-pressure); nothing is dropped.
+	InboundBufferSize int
+	// OutboundBufferSize caps bytes queued for sending. Send past it returns
+	// ErrOutboundFull (a single message larger than it returns ErrTooLarge).
+	OutboundBufferSize int
+	// MaxQueuedPackets caps the message count of each queue (inbound stops
+	// reading, outbound returns ErrOutboundFull).
+	MaxQueuedPackets int
+
+	HeartbeatInterval time.Duration // 0: no pings
+	PongTimeout       time.Duration // 0: 2*HeartbeatInterval; no pong in time closes the connection uncleanly
+	CloseTimeout      time.Duration // how long to wait for the peer's close frame after sending ours
+
+	Compression bool        // offer/accept permessage-deflate
+	TLS         *tls.Config // client: wss verification settings; server: certificates (non-nil serves wss)
+	NoDelay     *bool       // TCP_NODELAY for new connections (nil: Go's default, true)
+
+	// Client only.
+	Protocols         []string    // Sec-WebSocket-Protocol offered
+	Header            http.Header // extra request headers (Origin, Cookie, Authorization ...)
+	ProxyURL          string      // http:// or https:// CONNECT proxy, user:pass@ for basic auth
+	AutoReconnect     bool
+	ReconnectMinDelay time.Duration // first back-off delay (default 500ms), doubled per attempt with jitter
+	ReconnectMaxDelay time.Duration // cap (default 30s)
+
+	// Server only.
+	ExtraHeaders   http.Header // added to every upgrade response
+	AllowedOrigins []string    // empty: any origin; otherwise exact matches of the Origin header (requests without Origin are allowed)
+	MaxConnections int         // 0: unlimited; beyond it, HTTP 503 before the upgrade
+}
+
+// EventKind says what an Event reports.
+type EventKind uint8
+
+const (
+	// EventConnected: client handshake finished, or a server accepted a peer.
+	// Protocol holds the selected subprotocol ("" when none).
+	EventConnected EventKind = iota
+	// EventConnectError: the client could not connect (Err says why). No
+	// EventDisconnected follows it.
+	EventConnectError
+	// EventMessage: one message was appended to Conn's readable queue.
+	EventMessage
+	// EventCloseRequest: the peer sent a close frame (Code, Reason). Our
+	// reply is sent automatically.
+	EventCloseRequest
+	// EventDisconnected: the connection is finished. Clean is true only when
+	// close frames went both ways; Code/Reason are the peer's (Code -1 when
+	// not clean).
+	EventDisconnected
+	// EventReconnecting: an auto-reconnecting client will dial again after
+	// Delay (Attempt counts from 1).
+	EventReconnecting
+)
+
+// Event is one thing that happened, returned by Poll in order.
+type Event struct {
+	Kind     EventKind
+	Conn     *Conn
+	ID       int32 // Conn's id (server peers: >0, never reused; client: 1)
+	Protocol string
+	Code     int
+	Reason   string
+	Clean    bool
+	Err      error
+	Attempt  int
+	Delay    time.Duration
+}
+
+// Message is one received message.
+type Message struct {
+	Data []byte // owned by the caller after Read
+	Text bool   // arrived as a text frame
+}
+
+// Stats are counters of one connection (or sums over a server's peers).
+type Stats struct {
+	MessagesIn, MessagesOut   int64
+	BytesIn, BytesOut         int64 // payload bytes
+	WireBytesIn, WireBytesOut int64 // bytes on the TCP stream (framing, compression, TLS records excluded/included as the socket sees them)
+	QueuedIn, QueuedOut       int64 // bytes waiting in the inbound / outbound queue
+	RTT                       time.Duration
+	Peers                     int // servers only
+}
+
+// RequestInfo is what a server saw in a peer's upgrade request.
+type RequestInfo struct {
+	Path   string
+	Query  string
+	Header http.Header
+}
+
+/*
+The rest of the API (implemented in conn.go, client.go, server.go):
+
+Conn — one WebSocket connection.
+	ID() int32                                    any goroutine
+	State() State                                 any goroutine
+	Send(data []byte, mode WriteMode) error       caller thread; copies data; ErrNotOpen/ErrOutboundFull/ErrTooLarge/ErrInvalidUTF8
+	Close(code int, reason string) error          caller thread; queued messages are flushed before the close frame;
+	                                              code 1000..4999 sendable per RFC 6455 (not 1004-1006, 1015), or -1 to
+	                                              drop the TCP connection without a handshake
+	Read() (Message, bool)                        caller thread; messages made readable by Poll, in order
+	Available() int                               caller thread; messages readable now
+	CloseCode() int; CloseReason() string         caller thread; valid after EventDisconnected (-1/"" unclean)
+	RemoteHost() string; RemotePort() int         any goroutine
+	Protocol() string                             any goroutine
+	URL() string                                  requested URL (client) or request URI (server peer)
+	Request() RequestInfo                         server peers: the upgrade request
+	SetNoDelay(bool) error                        any goroutine
+	BufferedAmount() int                          outbound bytes not yet written to the socket
+	RTT() time.Duration                           smoothed heartbeat round trip (0 until measured)
+	Stats() Stats
+
+Client.
+	NewClient(opts Options) *Client
+	Connect(url string) error                     caller thread; validates the URL at once (ErrInvalidURL,
+	                                              ErrUnsupportedURL), then dials in a goroutine; ErrBusy if a
+	                                              connection is live
+	Conn() *Conn                                  current connection (nil before the first Connect)
+	Status() ClientStatus
+	Disconnect(code int, reason string) error     Close on the current connection; also stops auto-reconnect
+	Poll(dst []Event) []Event                     appends the waiting events to dst and returns it
+	Shutdown()                                    closes everything and waits for every goroutine
+
+Server.
+	NewServer(opts Options) *Server
+	Listen(port int, bindAddress string, protocols []string) error  port 0 picks one; "*" or "" binds all
+	Port() int; Listening() bool
+	Poll(dst []Event) []Event
+	Peer(id int32) *Conn                          nil when unknown (known from EventConnected until EventDisconnected was polled)
+	PeerIDs(dst []int32) []int32
+	DisconnectPeer(id int32, code int, reason string) error
+	Broadcast(data []byte, mode WriteMode) error  to every open peer; first error returned, others still sent
+	SetExtraHeaders(h http.Header)
+	Stats() Stats                                 sum over peers plus Peers
+	Stop()                                        closes every peer (1001), stops listening, waits for every
+	                                              goroutine; the next Poll returns their EventDisconnected
+*/

@@ -1,0 +1,288 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Client dials one WebSocket connection at a time. Methods are caller-thread.
+type Client struct {
+	opts    Options
+	lim     limits
+	hub     hub
+	cur     *Conn // caller thread
+	sess    *session
+	stopped bool
+}
+
+// session is one Connect call: a supervisor goroutine that dials, and with
+// AutoReconnect dials again after each end until Disconnect/Shutdown.
+type session struct {
+	url    string
+	ctx    context.Context
+	cancel context.CancelFunc
+	exited atomic.Bool
+}
+
+// NewClient returns a client with the given options (copied).
+func NewClient(opts Options) *Client {
+	if opts.Header != nil {
+		opts.Header = opts.Header.Clone()
+	}
+	opts.Protocols = append([]string(nil), opts.Protocols...)
+	return &Client{opts: opts, lim: resolve(&opts)}
+}
+
+// ValidateURL checks a ws:// or wss:// URL the way Connect does.
+func ValidateURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidURL, err)
+	}
+	switch u.Scheme {
+	case "ws", "wss":
+	case "":
+		return nil, fmt.Errorf("%w: missing scheme in %q", ErrInvalidURL, raw)
+	default:
+		return nil, fmt.Errorf("%w: %q", ErrUnsupportedURL, u.Scheme)
+	}
+	if u.Opaque != "" || u.Hostname() == "" {
+		return nil, fmt.Errorf("%w: missing host in %q", ErrInvalidURL, raw)
+	}
+	if p := u.Port(); p != "" {
+		var n int
+		if _, err := fmt.Sscanf(p, "%d", &n); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%w: bad port %q", ErrInvalidURL, p)
+		}
+	}
+	return u, nil
+}
+
+// Connect validates the URL at once, then dials in a goroutine; the outcome
+// arrives through Poll (EventConnected or EventConnectError).
+func (cl *Client) Connect(rawURL string) error {
+	if cl.stopped {
+		return ErrStopped
+	}
+	if (cl.sess != nil && !cl.sess.exited.Load()) || (cl.cur != nil && cl.cur.State() != StateClosed) {
+		return ErrBusy
+	}
+	if _, err := ValidateURL(rawURL); err != nil {
+		return err
+	}
+	if cl.opts.ProxyURL != "" {
+		if _, err := url.Parse(cl.opts.ProxyURL); err != nil {
+			return fmt.Errorf("%w: proxy URL: %v", ErrInvalidArgument, err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &session{url: rawURL, ctx: ctx, cancel: cancel}
+	cl.sess = s
+	c := cl.newConn(s)
+	cl.cur = c
+	cl.hub.wg.Add(1)
+	go cl.run(s, c)
+	return nil
+}
+
+func (cl *Client) newConn(s *session) *Conn {
+	c := newConn(&cl.hub, cl.lim)
+	c.id = 1
+	c.url = s.url
+	return c
+}
+
+// run is the session supervisor.
+func (cl *Client) run(s *session, c *Conn) {
+	defer cl.hub.wg.Done()
+	defer s.exited.Store(true)
+	defer s.cancel()
+	attempt := 0
+	for {
+		err := cl.dial(s, c)
+		if err == nil {
+			attempt = 0
+			if !cl.opts.AutoReconnect {
+				return
+			}
+			<-c.finished
+			c.outMu.Lock()
+			local := c.localClose
+			c.outMu.Unlock()
+			if local || s.ctx.Err() != nil {
+				return
+			}
+		} else {
+			cl.hub.push(item{kind: EventConnectError, c: c, ev: &Event{Kind: EventConnectError, Conn: c, ID: 1, Code: -1, Err: err}})
+			if !cl.opts.AutoReconnect || s.ctx.Err() != nil || c.phase.Load() == phClosing {
+				return
+			}
+		}
+		attempt++
+		delay := backoff(attempt, cl.opts.ReconnectMinDelay, cl.opts.ReconnectMaxDelay)
+		c = cl.newConn(s)
+		cl.hub.push(item{kind: EventReconnecting, c: c, ev: &Event{Kind: EventReconnecting, Conn: c, ID: 1, Attempt: attempt, Delay: delay}})
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-s.ctx.Done():
+			t.Stop()
+			cl.hub.push(item{kind: EventConnectError, c: c, ev: &Event{Kind: EventConnectError, Conn: c, ID: 1, Code: -1, Err: s.ctx.Err()}})
+			return
+		}
+	}
+}
+
+// backoff: min*2^(attempt-1) capped at max, then a random 50-100% of it.
+func backoff(attempt int, minD, maxD time.Duration) time.Duration {
+	if minD <= 0 {
+		minD = 500 * time.Millisecond
+	}
+	if maxD <= 0 {
+		maxD = 30 * time.Second
+	}
+	maxD = max(maxD, minD)
+	d := minD
+	for i := 1; i < attempt && d < maxD; i++ {
+		d *= 2
+	}
+	d = min(d, maxD)
+	return d/2 + rand.N(d/2+1)
+}
+
+// dial makes one connection attempt for c; on success c is running.
+func (cl *Client) dial(s *session, c *Conn) error {
+	if c.phase.Load() != phConnecting {
+		return context.Canceled
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	c.cancelDial.Store(&cancel)
+	if c.phase.Load() != phConnecting { // closed while we were setting up
+		return context.Canceled
+	}
+	var cc *countingConn
+	d := websocket.Dialer{
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			cc = newCountingConn(nc, cl.opts.NoDelay)
+			c.cc.Store(cc)
+			return cc, nil
+		},
+		HandshakeTimeout:  cl.lim.handshakeTO,
+		Subprotocols:      cl.opts.Protocols,
+		TLSClientConfig:   cl.opts.TLS,
+		EnableCompression: cl.opts.Compression,
+		ReadBufferSize:    8 << 10,
+		WriteBufferSize:   8 << 10,
+	}
+	if cl.opts.ProxyURL != "" {
+		pu, err := url.Parse(cl.opts.ProxyURL)
+		if err != nil {
+			return fmt.Errorf("%w: proxy URL: %v", ErrInvalidArgument, err)
+		}
+		d.Proxy = http.ProxyURL(pu)
+	}
+	ws, resp, err := d.DialContext(ctx, s.url, cl.opts.Header)
+	if err != nil {
+		if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
+			err = fmt.Errorf("%w (%v)", context.Canceled, err)
+		}
+		if resp != nil {
+			err = fmt.Errorf("%w (HTTP %d)", err, resp.StatusCode)
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("handshake timeout: %w", err)
+		}
+		return err
+	}
+	c.attach(ws, cc)
+	if !c.phase.CompareAndSwap(phConnecting, phOpen) {
+		_ = ws.Close()
+		return context.Canceled
+	}
+	cl.hub.register(c)
+	cl.hub.wg.Add(2)
+	cl.hub.push(item{kind: EventConnected, c: c, ev: &Event{Kind: EventConnected, Conn: c, ID: 1, Protocol: ws.Subprotocol()}})
+	c.start()
+	return nil
+}
+
+// Conn is the current connection (nil before the first Connect).
+func (cl *Client) Conn() *Conn { return cl.cur }
+
+// Status is the client's connection status as seen through Poll.
+func (cl *Client) Status() ClientStatus {
+	if cl.cur == nil {
+		return ClientDisconnected
+	}
+	switch cl.cur.State() {
+	case StateConnecting:
+		return ClientConnecting
+	case StateOpen, StateClosing:
+		return ClientConnected
+	}
+	return ClientDisconnected
+}
+
+// Disconnect closes the current connection (dialing is cancelled) and stops
+// auto-reconnect.
+func (cl *Client) Disconnect(code int, reason string) error {
+	if len(reason) > MaxCloseReason {
+		return ErrReasonTooLong
+	}
+	if code != -1 && !ValidCloseCode(code) {
+		return ErrInvalidCloseCode
+	}
+	if cl.sess != nil {
+		cl.sess.cancel()
+	}
+	if cl.cur == nil {
+		return ErrNotOpen
+	}
+	if cl.cur.phase.Load() == phConnecting {
+		return cl.cur.closeInternal(1000, "")
+	}
+	if err := cl.cur.Close(code, reason); err != nil && cl.cur.State() != StateClosed {
+		return err
+	}
+	return nil
+}
+
+// Poll appends the waiting events to dst and returns it.
+func (cl *Client) Poll(dst []Event) []Event {
+	q := cl.hub.take()
+	for i := range q {
+		ev := q[i].apply()
+		if ev.Kind == EventReconnecting {
+			cl.cur = ev.Conn
+		}
+		dst = append(dst, ev)
+	}
+	cl.hub.release(q)
+	return dst
+}
+
+// Shutdown closes everything and waits for every goroutine.
+func (cl *Client) Shutdown() {
+	cl.stopped = true
+	if cl.sess != nil {
+		cl.sess.cancel()
+	}
+	for _, c := range cl.hub.liveConns() {
+		_ = c.closeInternal(websocket.CloseNormalClosure, "")
+	}
+	cl.hub.wait(cl.lim.closeTO + 500*time.Millisecond)
+}

@@ -1,0 +1,755 @@
+package peer
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gorilla/websocket"
+)
+
+// Errors that explain why a connection ended (Event.Err of EventDisconnected).
+var (
+	ErrMessageTooBig = errors.New("received message larger than InboundBufferSize (closed with 1009)")
+	ErrPongTimeout   = errors.New("no pong within PongTimeout")
+	ErrCloseTimeout  = errors.New("close handshake timed out")
+	ErrAborted       = errors.New("connection dropped without close handshake")
+)
+
+// internal phases (what the goroutines know; State is what the caller saw).
+const (
+	phConnecting int32 = iota
+	phOpen
+	phClosing
+)
+
+// limits are Options with defaults applied.
+type limits struct {
+	inBuf, outBuf, maxPk int64
+	hb, pongTO, closeTO  time.Duration
+	handshakeTO          time.Duration
+}
+
+func resolve(o *Options) limits {
+	l := limits{
+		inBuf:       int64(o.InboundBufferSize),
+		outBuf:      int64(o.OutboundBufferSize),
+		maxPk:       int64(o.MaxQueuedPackets),
+		hb:          o.HeartbeatInterval,
+		pongTO:      o.PongTimeout,
+		closeTO:     o.CloseTimeout,
+		handshakeTO: o.HandshakeTimeout,
+	}
+	if l.inBuf <= 0 {
+		l.inBuf = DefaultInboundBufferSize
+	}
+	if l.outBuf <= 0 {
+		l.outBuf = DefaultOutboundBufferSize
+	}
+	if l.maxPk <= 0 {
+		l.maxPk = DefaultMaxQueuedPackets
+	}
+	if l.hb < 0 {
+		l.hb = 0
+	}
+	if l.pongTO <= 0 {
+		l.pongTO = 2 * l.hb
+	}
+	if l.closeTO <= 0 {
+		l.closeTO = DefaultCloseTimeout
+	}
+	if l.handshakeTO <= 0 {
+		l.handshakeTO = DefaultHandshakeTimeout
+	}
+	return l
+}
+
+type connInfo struct {
+	host     string
+	port     int
+	protocol string
+}
+
+type outMsg struct {
+	b    *[]byte
+	text bool
+}
+
+// Conn is one WebSocket connection (a client's connection or a server peer).
+type Conn struct {
+	id  int32
+	hub *hub
+	lim limits
+	srv *Server // server peers: releases the MaxConnections slot
+	url string
+	req RequestInfo
+
+	state atomic.Int32 // State the caller has seen (changed by Poll / Close)
+	phase atomic.Int32 // what the goroutines know
+
+	info       atomic.Pointer[connInfo]
+	cc         atomic.Pointer[countingConn]
+	ws         *websocket.Conn // set before the goroutines start
+	cancelDial atomic.Pointer[context.CancelFunc]
+	t0         time.Time
+
+	// outbound (Send appends, writer swaps out)
+	outMu       sync.Mutex
+	outQ        []outMsg
+	closeCode   int // local Close arguments, guarded by outMu
+	closeReason string
+	localClose  bool // guarded by outMu
+	outBytes    atomic.Int64
+	outCount    atomic.Int64
+	wake        chan struct{}
+	pingDue     atomic.Bool
+
+	// ending
+	dead       chan struct{} // closed by abort
+	deadOnce   sync.Once
+	failMu     sync.Mutex
+	failErr    error
+	closeTimer atomic.Pointer[time.Timer]
+	hbTimer    atomic.Pointer[time.Timer]
+	readerDone chan struct{}
+	finished   chan struct{} // closed once EventDisconnected is queued
+	lingering  atomic.Bool
+	// written by the reader before readerDone is closed
+	peerClosed bool
+	peerCode   int
+	peerReason string
+	readErr    error
+
+	// inbound
+	inBytes, inCount atomic.Int64
+	room             chan struct{}
+	rq               []Message // caller thread
+	rqHead           int
+
+	// caller thread, valid after EventDisconnected
+	endCode   int
+	endReason string
+
+	// stats
+	msgsIn, msgsOut, bytesIn, bytesOut atomic.Int64
+	rtt                                atomic.Int64
+	pingAt                             atomic.Int64 // oldest unanswered ping (ns since t0), 0 none
+}
+
+func newConn(h *hub, lim limits) *Conn {
+	c := &Conn{
+		hub:        h,
+		lim:        lim,
+		wake:       make(chan struct{}, 1),
+		room:       make(chan struct{}, 1),
+		dead:       make(chan struct{}),
+		readerDone: make(chan struct{}),
+		finished:   make(chan struct{}),
+		endCode:    -1,
+		t0:         time.Now(),
+	}
+	c.info.Store(&connInfo{})
+	return c
+}
+
+// attach binds an established gorilla connection (before the goroutines start).
+func (c *Conn) attach(ws *websocket.Conn, cc *countingConn) {
+	c.ws = ws
+	c.cc.Store(cc)
+	cc.established.Store(true)
+	ws.SetReadLimit(c.lim.inBuf)
+	ws.SetCloseHandler(func(int, string) error { return nil }) // the writer replies, after flushing
+	ws.SetPongHandler(c.onPong)
+	info := &connInfo{protocol: ws.Subprotocol()}
+	if a, ok := ws.RemoteAddr().(*net.TCPAddr); ok {
+		info.host, info.port = a.IP.String(), a.Port
+	} else if h, p, err := net.SplitHostPort(ws.RemoteAddr().String()); err == nil {
+		info.host = h
+		info.port, _ = strconv.Atoi(p)
+	}
+	c.info.Store(info)
+}
+
+// start launches the reader and writer. The caller has done hub.wg.Add(2)
+// and queued EventConnected.
+func (c *Conn) start() {
+	if c.lim.hb > 0 {
+		t := time.AfterFunc(time.Hour, c.hbTick)
+		c.hbTimer.Store(t)
+		t.Reset(c.lim.hb)
+	}
+	go c.readLoop()
+	go c.writeLoop()
+}
+
+// ID returns the connection id (server peers: >0, never reused; client: 1).
+func (c *Conn) ID() int32 { return c.id }
+
+// State returns the ready state as the caller has seen it through Poll.
+func (c *Conn) State() State { return State(c.state.Load()) }
+
+// RemoteHost is the peer's IP address ("" before connecting).
+func (c *Conn) RemoteHost() string { return c.info.Load().host }
+
+// RemotePort is the peer's TCP port (0 before connecting).
+func (c *Conn) RemotePort() int { return c.info.Load().port }
+
+// Protocol is the negotiated subprotocol ("" when none).
+func (c *Conn) Protocol() string { return c.info.Load().protocol }
+
+// URL is the requested URL (client) or the request URI (server peer).
+func (c *Conn) URL() string { return c.url }
+
+// Request returns the upgrade request of a server peer (zero for clients).
+func (c *Conn) Request() RequestInfo { return c.req }
+
+// SetNoDelay sets TCP_NODELAY on the socket.
+func (c *Conn) SetNoDelay(on bool) error {
+	cc := c.cc.Load()
+	if cc == nil {
+		return ErrNotOpen
+	}
+	return cc.setNoDelay(on)
+}
+
+// BufferedAmount is the outbound bytes not yet written to the socket.
+func (c *Conn) BufferedAmount() int { return int(c.outBytes.Load()) }
+
+// RTT is the smoothed heartbeat round trip (0 until measured).
+func (c *Conn) RTT() time.Duration { return time.Duration(c.rtt.Load()) }
+
+// Stats returns the connection's counters.
+func (c *Conn) Stats() Stats {
+	s := Stats{
+		MessagesIn:  c.msgsIn.Load(),
+		MessagesOut: c.msgsOut.Load(),
+		BytesIn:     c.bytesIn.Load(),
+		BytesOut:    c.bytesOut.Load(),
+		QueuedIn:    c.inBytes.Load(),
+		QueuedOut:   c.outBytes.Load(),
+		RTT:         c.RTT(),
+	}
+	if cc := c.cc.Load(); cc != nil {
+		s.WireBytesIn = cc.in.Load()
+		s.WireBytesOut = cc.out.Load()
+	}
+	return s
+}
+
+// CloseCode is the peer's close code after a clean close, -1 otherwise.
+func (c *Conn) CloseCode() int { return c.endCode }
+
+// CloseReason is the peer's close reason after a clean close.
+func (c *Conn) CloseReason() string { return c.endReason }
+
+// Available returns how many messages Read can return now.
+func (c *Conn) Available() int { return len(c.rq) - c.rqHead }
+
+// Read returns the next message made readable by Poll.
+func (c *Conn) Read() (Message, bool) {
+	if c.rqHead >= len(c.rq) {
+		return Message{}, false
+	}
+	m := c.rq[c.rqHead]
+	c.rq[c.rqHead] = Message{}
+	c.rqHead++
+	if c.rqHead == len(c.rq) {
+		c.rq = c.rq[:0]
+		c.rqHead = 0
+	}
+	c.inBytes.Add(-int64(len(m.Data)))
+	c.inCount.Add(-1)
+	select {
+	case c.room <- struct{}{}:
+	default:
+	}
+	return m, true
+}
+
+// deliver appends a message to the readable queue (Poll, caller thread).
+func (c *Conn) deliver(m Message) {
+	if len(c.rq) == cap(c.rq) && c.rqHead > 0 {
+		n := copy(c.rq, c.rq[c.rqHead:])
+		clear(c.rq[n:])
+		c.rq = c.rq[:n]
+		c.rqHead = 0
+	}
+	c.rq = append(c.rq, m)
+}
+
+// Send queues one message. It copies data and never blocks.
+func (c *Conn) Send(data []byte, mode WriteMode) error {
+	if c.state.Load() != int32(StateOpen) || c.phase.Load() != phOpen {
+		return ErrNotOpen
+	}
+	var text bool
+	switch mode {
+	case WriteText:
+		text = true
+		if !utf8.Valid(data) {
+			return ErrInvalidUTF8
+		}
+	case WriteBinary:
+	default:
+		return ErrInvalidArgument
+	}
+	n := int64(len(data))
+	if n > c.lim.outBuf {
+		return ErrTooLarge
+	}
+	// Only this (caller) thread adds; the writer only subtracts.
+	if c.outCount.Load() >= c.lim.maxPk || c.outBytes.Load()+n > c.lim.outBuf {
+		return ErrOutboundFull
+	}
+	b := getBuf(len(data))
+	copy(*b, data)
+	c.outBytes.Add(n)
+	c.outCount.Add(1)
+	c.outMu.Lock()
+	c.outQ = append(c.outQ, outMsg{b: b, text: text})
+	c.outMu.Unlock()
+	c.signal()
+	return nil
+}
+
+func (c *Conn) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// ValidCloseCode reports whether code may be sent in a close frame
+// (1000-1003, 1007-1013, 3000-4999; the codes gorilla accepts on receipt).
+func ValidCloseCode(code int) bool {
+	switch {
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1013, code >= 3000 && code <= 4999:
+		return true
+	}
+	return false
+}
+
+// Close starts the closing handshake: queued messages are sent, then the
+// close frame; the socket closes when the peer answers or after CloseTimeout.
+// code -1 drops the TCP connection at once.
+func (c *Conn) Close(code int, reason string) error {
+	if code == -1 {
+		if c.phase.Load() == phConnecting {
+			return c.closeInternal(1000, "")
+		}
+		if c.state.Load() == int32(StateClosed) {
+			return ErrNotOpen
+		}
+		c.phase.Store(phClosing)
+		c.state.CompareAndSwap(int32(StateOpen), int32(StateClosing))
+		c.fail(ErrAborted)
+		return nil
+	}
+	if len(reason) > MaxCloseReason {
+		return ErrReasonTooLong
+	}
+	if !ValidCloseCode(code) {
+		return ErrInvalidCloseCode
+	}
+	return c.closeInternal(code, reason)
+}
+
+// closeInternal: code and reason already valid.
+func (c *Conn) closeInternal(code int, reason string) error {
+	if c.phase.CompareAndSwap(phConnecting, phClosing) {
+		// Still dialing: cancel; the dialer reports EventConnectError.
+		if f := c.cancelDial.Load(); f != nil {
+			(*f)()
+		}
+		return nil
+	}
+	c.outMu.Lock()
+	if !c.phase.CompareAndSwap(phOpen, phClosing) {
+		c.outMu.Unlock()
+		return ErrNotOpen
+	}
+	c.localClose = true
+	c.closeCode, c.closeReason = code, reason
+	c.outMu.Unlock()
+	c.state.CompareAndSwap(int32(StateOpen), int32(StateClosing))
+	c.startCloseTimer()
+	c.signal()
+	select { // a reader blocked on back-pressure now drops instead
+	case c.room <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (c *Conn) startCloseTimer() {
+	if c.closeTimer.Load() != nil {
+		return
+	}
+	t := time.AfterFunc(c.lim.closeTO, func() { c.fail(ErrCloseTimeout) })
+	if !c.closeTimer.CompareAndSwap(nil, t) {
+		t.Stop()
+	}
+}
+
+// fail records why the connection ends (first reason wins) and drops it.
+func (c *Conn) fail(err error) {
+	c.failMu.Lock()
+	if c.failErr == nil {
+		c.failErr = err
+	}
+	c.failMu.Unlock()
+	c.abort()
+}
+
+// abort closes the socket (or cancels the dial); every goroutine of the
+// connection then ends promptly.
+func (c *Conn) abort() {
+	c.deadOnce.Do(func() { close(c.dead) })
+	if f := c.cancelDial.Load(); f != nil {
+		(*f)()
+	}
+	if cc := c.cc.Load(); cc != nil {
+		_ = cc.Conn.Close()
+	}
+}
+
+func (c *Conn) failure() error {
+	c.failMu.Lock()
+	defer c.failMu.Unlock()
+	return c.failErr
+}
+
+// heartbeats
+
+func (c *Conn) hbTick() {
+	t := c.hbTimer.Load()
+	if t == nil {
+		return
+	}
+	select {
+	case <-c.dead:
+		return
+	default:
+	}
+	now := time.Since(c.t0)
+	next := c.lim.hb
+	if p := c.pingAt.Load(); p != 0 {
+		left := time.Duration(p) + c.lim.pongTO - now
+		if left <= 0 {
+			c.fail(ErrPongTimeout)
+			return
+		}
+		next = min(next, left)
+	}
+	c.pingDue.Store(true)
+	c.signal()
+	t.Reset(next)
+}
+
+func (c *Conn) sendPing() error {
+	now := time.Since(c.t0)
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(now))
+	c.pingAt.CompareAndSwap(0, int64(now))
+	return c.ws.WriteControl(websocket.PingMessage, b[:], time.Now().Add(c.lim.closeTO))
+}
+
+func (c *Conn) onPong(data string) error {
+	if len(data) != 8 {
+		return nil
+	}
+	sent := time.Duration(binary.BigEndian.Uint64([]byte(data)))
+	sample := time.Since(c.t0) - sent
+	if sample < 0 {
+		return nil
+	}
+	c.pingAt.Store(0)
+	old := c.rtt.Load()
+	if old == 0 {
+		c.rtt.Store(int64(sample))
+	} else {
+		c.rtt.Store(old + (int64(sample)-old)/8) // EWMA, alpha 1/8 (as TCP's SRTT)
+	}
+	return nil
+}
+
+// reader goroutine
+
+func (c *Conn) readLoop() {
+	defer c.hub.wg.Done()
+	defer close(c.readerDone)
+	ws := c.ws
+	var scratch []byte
+	for {
+		mt, r, err := ws.NextReader()
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		buf := scratch[:0]
+		for {
+			if len(buf) == cap(buf) {
+				buf = append(buf, 0)[:len(buf)]
+			}
+			n, err := r.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				c.readFailed(err)
+				return
+			}
+		}
+		if cap(buf) <= 64<<10 {
+			scratch = buf
+		}
+		text := mt == websocket.TextMessage
+		if text && !utf8.Valid(buf) {
+			c.phase.Store(phClosing)
+			_ = ws.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, "invalid UTF-8"),
+				time.Now().Add(c.lim.closeTO))
+			c.readErr = ErrInvalidUTF8
+			c.linger()
+			return
+		}
+		var data []byte
+		if len(buf) > 0 {
+			data = make([]byte, len(buf))
+			copy(data, buf)
+		}
+		n := int64(len(data))
+		drop := false
+		for {
+			cnt, b := c.inCount.Load(), c.inBytes.Load()
+			if cnt < c.lim.maxPk && (b == 0 || b+n <= c.lim.inBuf) {
+				break
+			}
+			if c.phase.Load() != phOpen {
+				drop = true // closing: the caller asked to stop, keep memory bounded
+				break
+			}
+			select {
+			case <-c.room:
+			case <-c.dead:
+				c.readErr = ErrAborted
+				return
+			}
+		}
+		c.msgsIn.Add(1)
+		c.bytesIn.Add(n)
+		if drop {
+			continue
+		}
+		c.inCount.Add(1)
+		c.inBytes.Add(n)
+		c.hub.push(item{kind: EventMessage, c: c, msg: Message{Data: data, Text: text}})
+	}
+}
+
+func (c *Conn) readFailed(err error) {
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure {
+		c.peerClosed = true
+		c.peerCode, c.peerReason = ce.Code, ce.Text
+		if c.phase.CompareAndSwap(phOpen, phClosing) {
+			c.hub.push(item{kind: EventCloseRequest, c: c, ev: &Event{
+				Kind: EventCloseRequest, Conn: c, ID: c.id, Code: ce.Code, Reason: ce.Text}})
+		}
+		c.startCloseTimer()
+		return
+	}
+	if errors.Is(err, websocket.ErrReadLimit) {
+		// gorilla already sent close 1009.
+		c.phase.Store(phClosing)
+		c.readErr = ErrMessageTooBig
+		c.linger()
+		return
+	}
+	var ne net.Error
+	if ce == nil && !errors.As(err, &ne) && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+		// A protocol error: gorilla sent close 1002.
+		c.phase.Store(phClosing)
+		c.readErr = err
+		c.linger()
+		return
+	}
+	if f := c.failure(); f != nil {
+		err = f
+	}
+	c.readErr = err
+}
+
+// linger runs after we failed the connection with a close frame: it reads and
+// discards until the peer closes (or a short timeout), so closing our socket
+// does not reset the connection before the peer has read our close frame.
+func (c *Conn) linger() {
+	c.lingering.Store(true)
+	c.startCloseTimer()
+	nc := c.ws.NetConn()
+	_ = nc.SetReadDeadline(time.Now().Add(min(c.lim.closeTO, 2*time.Second)))
+	_, _ = io.Copy(io.Discard, nc)
+}
+
+// writer goroutine: owns the connection's end.
+
+func (c *Conn) writeLoop() {
+	defer c.hub.wg.Done()
+	var (
+		err          error
+		sentClose    bool
+		readerExited bool
+		readerDone   = c.readerDone
+		spare        []outMsg
+	)
+	for {
+		if !sentClose {
+			if spare, err = c.flushOut(spare); err != nil {
+				break
+			}
+			if c.pingDue.Swap(false) {
+				if err = c.sendPing(); err != nil {
+					break
+				}
+			}
+		}
+		if readerExited {
+			if c.peerClosed && !sentClose {
+				var payload []byte
+				if c.peerCode != websocket.CloseNoStatusReceived {
+					payload = websocket.FormatCloseMessage(c.peerCode, "")
+				}
+				err = c.ws.WriteControl(websocket.CloseMessage, payload, time.Now().Add(c.lim.closeTO))
+				sentClose = err == nil
+			}
+			break
+		}
+		if !sentClose {
+			c.outMu.Lock()
+			local, code, reason := c.localClose, c.closeCode, c.closeReason
+			c.outMu.Unlock()
+			if local {
+				if spare, err = c.flushOut(spare); err != nil {
+					break
+				}
+				if err = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason),
+					time.Now().Add(c.lim.closeTO)); err != nil {
+					break
+				}
+				sentClose = true
+			}
+		}
+		select {
+		case <-c.wake:
+		case <-readerDone:
+			readerExited = true
+			readerDone = nil
+		case <-c.dead:
+			if err = c.failure(); err == nil {
+				err = ErrAborted
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	c.finish(err, sentClose)
+}
+
+// flushOut writes every queued message, batching them into as few socket
+// writes as possible.
+func (c *Conn) flushOut(spare []outMsg) ([]outMsg, error) {
+	for {
+		c.outMu.Lock()
+		q := c.outQ
+		if len(q) == 0 {
+			c.outMu.Unlock()
+			return spare, nil
+		}
+		c.outQ = spare
+		c.outMu.Unlock()
+		cc := c.cc.Load()
+		cc.beginBatch()
+		var err error
+		for i := range q {
+			m := q[i]
+			n := int64(len(*m.b))
+			if err == nil {
+				mt := websocket.BinaryMessage
+				if m.text {
+					mt = websocket.TextMessage
+				}
+				if err = c.ws.WriteMessage(mt, *m.b); err == nil {
+					c.msgsOut.Add(1)
+					c.bytesOut.Add(n)
+				}
+			}
+			c.outBytes.Add(-n)
+			c.outCount.Add(-1)
+			putBuf(m.b)
+			q[i] = outMsg{}
+		}
+		if e := cc.endBatch(); err == nil {
+			err = e
+		}
+		spare = q[:0]
+		if err != nil {
+			return spare, err
+		}
+	}
+}
+
+func (c *Conn) finish(err error, sentClose bool) {
+	if c.lingering.Load() {
+		<-c.readerDone
+	}
+	c.abort()
+	<-c.readerDone
+	if t := c.closeTimer.Load(); t != nil {
+		t.Stop()
+	}
+	if t := c.hbTimer.Load(); t != nil {
+		t.Stop()
+	}
+	// Drop what was never sent.
+	c.outMu.Lock()
+	for i, m := range c.outQ {
+		c.outBytes.Add(-int64(len(*m.b)))
+		c.outCount.Add(-1)
+		putBuf(m.b)
+		c.outQ[i] = outMsg{}
+	}
+	c.outQ = c.outQ[:0]
+	c.outMu.Unlock()
+
+	ev := &Event{Kind: EventDisconnected, Conn: c, ID: c.id, Code: -1}
+	if sentClose && c.peerClosed {
+		ev.Clean = true
+		ev.Code, ev.Reason = c.peerCode, c.peerReason
+	} else {
+		switch {
+		case c.readErr != nil && c.readErr != ErrAborted:
+			ev.Err = c.readErr
+		case c.failure() != nil:
+			ev.Err = c.failure()
+		case err != nil:
+			ev.Err = err
+		default:
+			ev.Err = ErrAborted
+		}
+	}
+	c.hub.unregister(c)
+	if c.srv != nil {
+		c.srv.active.Add(-1)
+	}
+	c.hub.push(item{kind: EventDisconnected, c: c, ev: ev})
+	close(c.finished)
+}

@@ -1,0 +1,186 @@
+package peer
+
+import (
+	"math/bits"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// batchLimit is the most bytes countingConn buffers during a write batch
+// before it writes them out.
+const batchLimit = 64 << 10
+
+var batchPool = sync.Pool{New: func() any { b := make([]byte, 0, batchLimit); return &b }}
+
+// countingConn wraps the TCP connection under gorilla (and under TLS when
+// there is TLS). It counts the bytes on the wire, lets the writer goroutine
+// batch many frames into one write syscall (beginBatch/endBatch), and, once
+// the WebSocket is established, ignores the write deadlines gorilla sets per
+// frame: bounded closing is done by closing the socket instead, so a deadline
+// left over from a control frame can never cut a later batched write short.
+type countingConn struct {
+	net.Conn
+	in, out     atomic.Int64
+	established atomic.Bool
+
+	mu       sync.Mutex // guards the fields below and serializes writes
+	batching bool
+	buf      *[]byte
+	werr     error
+}
+
+func newCountingConn(nc net.Conn, noDelay *bool) *countingConn {
+	if noDelay != nil {
+		if t, ok := nc.(*net.TCPConn); ok {
+			_ = t.SetNoDelay(*noDelay)
+		}
+	}
+	return &countingConn{Conn: nc}
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.in.Add(int64(n))
+	return n, err
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.werr != nil {
+		return 0, c.werr
+	}
+	if c.batching && len(p) < batchLimit/2 {
+		if c.buf == nil {
+			c.buf = batchPool.Get().(*[]byte)
+		}
+		if len(*c.buf)+len(p) > batchLimit {
+			if err := c.flushLocked(); err != nil {
+				return 0, err
+			}
+		}
+		*c.buf = append(*c.buf, p...)
+		return len(p), nil
+	}
+	if err := c.flushLocked(); err != nil {
+		return 0, err
+	}
+	return c.writeRaw(p)
+}
+
+func (c *countingConn) writeRaw(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.out.Add(int64(n))
+	if err != nil {
+		c.werr = err
+	}
+	return n, err
+}
+
+func (c *countingConn) flushLocked() error {
+	if c.buf == nil || len(*c.buf) == 0 {
+		return nil
+	}
+	_, err := c.writeRaw(*c.buf)
+	*c.buf = (*c.buf)[:0]
+	return err
+}
+
+func (c *countingConn) beginBatch() {
+	c.mu.Lock()
+	c.batching = true
+	c.mu.Unlock()
+}
+
+// endBatch writes out what the batch buffered.
+func (c *countingConn) endBatch() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.batching = false
+	err := c.flushLocked()
+	if c.buf != nil {
+		*c.buf = (*c.buf)[:0]
+		batchPool.Put(c.buf)
+		c.buf = nil
+	}
+	if err == nil {
+		err = c.werr
+	}
+	return err
+}
+
+func (c *countingConn) SetWriteDeadline(t time.Time) error {
+	if c.established.Load() {
+		return nil
+	}
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func (c *countingConn) SetDeadline(t time.Time) error {
+	if c.established.Load() {
+		return c.Conn.SetReadDeadline(t)
+	}
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *countingConn) setNoDelay(on bool) error {
+	if t, ok := c.Conn.(*net.TCPConn); ok {
+		return t.SetNoDelay(on)
+	}
+	return ErrInvalidArgument
+}
+
+// countingListener wraps accepted connections in countingConn.
+type countingListener struct {
+	net.Listener
+	noDelay *bool
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return newCountingConn(nc, l.noDelay), nil
+}
+
+// Outbound message buffers come from size-classed pools (64 B .. 4 MiB) so a
+// steady stream of Send calls allocates nothing.
+const (
+	minBufShift = 6
+	maxBufShift = 22
+)
+
+var bufPools [maxBufShift - minBufShift + 1]sync.Pool
+
+func bufClass(n int) int {
+	if n <= 1<<minBufShift {
+		return 0
+	}
+	return bits.Len(uint(n-1)) - minBufShift
+}
+
+func getBuf(n int) *[]byte {
+	cls := bufClass(n)
+	if cls >= len(bufPools) {
+		b := make([]byte, n)
+		return &b
+	}
+	if v := bufPools[cls].Get(); v != nil {
+		b := v.(*[]byte)
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]byte, n, 1<<(cls+minBufShift))
+	return &b
+}
+
+func putBuf(b *[]byte) {
+	c := cap(*b)
+	cls := bufClass(c)
+	if cls < len(bufPools) && c == 1<<(cls+minBufShift) {
+		bufPools[cls].Put(b)
+	}
+}

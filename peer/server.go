@@ -1,0 +1,312 @@
+package peer
+
+import (
+	"crypto/tls"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Server accepts WebSocket peers. Methods are caller-thread unless noted.
+type Server struct {
+	opts Options
+	lim  limits
+	hub  hub
+
+	mu        sync.Mutex // guards stopping, and orders wg.Add against Stop's wait
+	stopping  bool
+	listening bool
+	hs        *http.Server
+	port      int
+	protocols []string
+	upgrader  websocket.Upgrader
+
+	extra  atomic.Pointer[http.Header]
+	active atomic.Int32 // connections being upgraded or open (MaxConnections)
+	nextID atomic.Int32
+
+	peers map[int32]*Conn // caller thread: from EventConnected until EventDisconnected was polled
+}
+
+// NewServer returns a server with the given options (copied).
+func NewServer(opts Options) *Server {
+	s := &Server{opts: opts, lim: resolve(&opts), peers: make(map[int32]*Conn)}
+	if opts.ExtraHeaders != nil {
+		h := opts.ExtraHeaders.Clone()
+		s.extra.Store(&h)
+	}
+	return s
+}
+
+// SetExtraHeaders sets headers added to every later upgrade response.
+func (s *Server) SetExtraHeaders(h http.Header) {
+	h = h.Clone()
+	s.extra.Store(&h)
+}
+
+// Listen starts listening. port 0 picks a free port (see Port); bindAddress
+// "*" or "" binds every interface.
+func (s *Server) Listen(port int, bindAddress string, protocols []string) error {
+	if s.listening {
+		return ErrBusy
+	}
+	if port < 0 || port > 65535 {
+		return ErrInvalidArgument
+	}
+	if bindAddress == "*" {
+		bindAddress = ""
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(bindAddress, strconv.Itoa(port)))
+	if err != nil {
+		return err
+	}
+	s.port = ln.Addr().(*net.TCPAddr).Port
+	s.protocols = append([]string(nil), protocols...)
+	var l net.Listener = countingListener{Listener: ln, noDelay: s.opts.NoDelay}
+	if s.opts.TLS != nil {
+		cfg := s.opts.TLS.Clone()
+		cfg.NextProtos = []string{"http/1.1"}
+		l = tls.NewListener(l, cfg)
+	}
+	s.upgrader = websocket.Upgrader{
+		HandshakeTimeout:  s.lim.handshakeTO,
+		ReadBufferSize:    8 << 10,
+		WriteBufferSize:   8 << 10,
+		EnableCompression: s.opts.Compression,
+		CheckOrigin:       s.checkOrigin,
+	}
+	s.hs = &http.Server{
+		Handler:           http.HandlerFunc(s.serveHTTP),
+		ReadHeaderTimeout: s.lim.handshakeTO,
+		IdleTimeout:       s.lim.handshakeTO,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          log.New(io.Discard, "", 0),
+	}
+	s.mu.Lock()
+	s.stopping = false
+	s.hub.wg.Add(1)
+	s.mu.Unlock()
+	hs := s.hs
+	go func() {
+		defer s.hub.wg.Done()
+		_ = hs.Serve(l)
+	}()
+	s.listening = true
+	return nil
+}
+
+// Port is the bound port (0 when not listening).
+func (s *Server) Port() int {
+	if !s.listening {
+		return 0
+	}
+	return s.port
+}
+
+// Listening reports whether Listen succeeded and Stop was not called.
+func (s *Server) Listening() bool { return s.listening }
+
+func (s *Server) checkOrigin(r *http.Request) bool {
+	if len(s.opts.AllowedOrigins) == 0 {
+		return true
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	for _, o := range s.opts.AllowedOrigins {
+		if o == origin {
+			return true
+		}
+	}
+	return false
+}
+
+// selectProtocol picks the first of the client's protocols the server lists.
+func selectProtocol(client, server []string) string {
+	for _, c := range client {
+		for _, p := range server {
+			if c == p {
+				return c
+			}
+		}
+	}
+	return ""
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.stopping {
+		s.mu.Unlock()
+		http.Error(w, "server stopping", http.StatusServiceUnavailable)
+		return
+	}
+	s.hub.wg.Add(1)
+	s.mu.Unlock()
+	defer s.hub.wg.Done()
+
+	n := s.active.Add(1)
+	if s.opts.MaxConnections > 0 && int(n) > s.opts.MaxConnections {
+		s.active.Add(-1)
+		http.Error(w, "too many connections", http.StatusServiceUnavailable)
+		return
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			s.active.Add(-1)
+		}
+	}()
+
+	hdr := http.Header{}
+	if h := s.extra.Load(); h != nil {
+		for k, v := range *h {
+			hdr[k] = append([]string(nil), v...)
+		}
+	}
+	if p := selectProtocol(websocket.Subprotocols(r), s.protocols); p != "" {
+		hdr.Set("Sec-WebSocket-Protocol", p)
+	} else {
+		hdr.Del("Sec-WebSocket-Protocol")
+	}
+	ws, err := s.upgrader.Upgrade(w, r, hdr)
+	if err != nil {
+		return
+	}
+	nc := ws.NetConn()
+	if t, isTLS := nc.(*tls.Conn); isTLS {
+		nc = t.NetConn()
+	}
+	cc, isCounting := nc.(*countingConn)
+	if !isCounting {
+		_ = ws.Close()
+		return
+	}
+	c := newConn(&s.hub, s.lim)
+	c.srv = s
+	c.url = r.RequestURI
+	c.req = RequestInfo{Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header.Clone()}
+	c.attach(ws, cc)
+	c.phase.Store(phOpen)
+
+	s.mu.Lock()
+	if s.stopping {
+		s.mu.Unlock()
+		_ = ws.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(websocket.CloseGoingAway, ""), time.Now().Add(time.Second))
+		_ = ws.Close()
+		return
+	}
+	c.id = s.nextID.Add(1)
+	s.hub.register(c)
+	s.hub.wg.Add(2)
+	s.hub.push(item{kind: EventConnected, c: c, ev: &Event{Kind: EventConnected, Conn: c, ID: c.id, Protocol: ws.Subprotocol()}})
+	s.mu.Unlock()
+	ok = true
+	c.start()
+}
+
+// Poll appends the waiting events to dst and returns it.
+func (s *Server) Poll(dst []Event) []Event {
+	q := s.hub.take()
+	for i := range q {
+		ev := q[i].apply()
+		switch ev.Kind {
+		case EventConnected:
+			s.peers[ev.ID] = ev.Conn
+		case EventDisconnected:
+			delete(s.peers, ev.ID)
+		}
+		dst = append(dst, ev)
+	}
+	s.hub.release(q)
+	return dst
+}
+
+// Peer returns the peer with that id, nil when unknown.
+func (s *Server) Peer(id int32) *Conn { return s.peers[id] }
+
+// PeerIDs appends the ids of the known peers to dst.
+func (s *Server) PeerIDs(dst []int32) []int32 {
+	for id := range s.peers {
+		dst = append(dst, id)
+	}
+	return dst
+}
+
+// DisconnectPeer closes one peer.
+func (s *Server) DisconnectPeer(id int32, code int, reason string) error {
+	c := s.peers[id]
+	if c == nil {
+		return ErrUnknownPeer
+	}
+	return c.Close(code, reason)
+}
+
+// Broadcast sends to every open peer; the first error is returned, the
+// others are still sent.
+func (s *Server) Broadcast(data []byte, mode WriteMode) error {
+	var first error
+	for _, c := range s.peers {
+		if c.State() != StateOpen {
+			continue
+		}
+		if err := c.Send(data, mode); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Stats sums the counters over the known peers.
+func (s *Server) Stats() Stats {
+	var t Stats
+	var rtt time.Duration
+	var nrtt int
+	for _, c := range s.peers {
+		st := c.Stats()
+		t.MessagesIn += st.MessagesIn
+		t.MessagesOut += st.MessagesOut
+		t.BytesIn += st.BytesIn
+		t.BytesOut += st.BytesOut
+		t.WireBytesIn += st.WireBytesIn
+		t.WireBytesOut += st.WireBytesOut
+		t.QueuedIn += st.QueuedIn
+		t.QueuedOut += st.QueuedOut
+		if st.RTT > 0 {
+			rtt += st.RTT
+			nrtt++
+		}
+	}
+	if nrtt > 0 {
+		t.RTT = rtt / time.Duration(nrtt) // mean over peers that measured one
+	}
+	t.Peers = len(s.peers)
+	return t
+}
+
+// Stop closes every peer with 1001, stops listening and waits (bounded by
+// CloseTimeout plus a little) for every goroutine. The next Poll reports the
+// peers' EventDisconnected.
+func (s *Server) Stop() {
+	if !s.listening {
+		return
+	}
+	s.mu.Lock()
+	s.stopping = true
+	s.mu.Unlock()
+	_ = s.hs.Close()
+	for _, c := range s.hub.liveConns() {
+		_ = c.closeInternal(websocket.CloseGoingAway, "")
+	}
+	s.hub.wait(s.lim.closeTO + 500*time.Millisecond)
+	s.listening = false
+	s.hs = nil
+}
