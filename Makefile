@@ -1,0 +1,67 @@
+# GoWebSocket for Godot.
+#   make          build the extension for this platform into project/addons/gowebsocket
+#   make test     every test: go vet, Go tests under -race, library checks, engine tests
+#   make windows  cross-compile the Windows DLL (mingw-w64) and check its export
+#   make bench    Go benchmarks, then the in-engine benchmark scene (needs $GODOT4)
+#   make demo     run the chat demo in the engine (needs $GODOT4 and a display)
+
+GO      ?= go
+GODOT4  ?= /opt/godot/godot4
+ADDON   := project/addons/gowebsocket
+BIN     := $(ADDON)/bin
+LIB     := $(BIN)/libgowebsocket.linux.x86_64.so
+DLL     := $(BIN)/gowebsocket.windows.x86_64.dll
+SOURCES := $(shell find bindings extension peer -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod go.sum
+LDFLAGS := -s -w
+
+.PHONY: all test go-test library-test engine-test windows bench demo clean
+
+all: $(LIB) $(ADDON)/gowebsocket.gdextension project/.godot/extension_list.cfg
+
+$(LIB): $(SOURCES)
+	@mkdir -p $(BIN)
+	CGO_ENABLED=1 $(GO) build -trimpath -buildmode=c-shared \
+		-ldflags '$(LDFLAGS) -extldflags "-Wl,--version-script=$(CURDIR)/extension/exports.map"' \
+		-o $@ ./extension
+	@rm -f $(BIN)/*.h
+
+$(ADDON)/gowebsocket.gdextension: demo.gdextension
+	@mkdir -p $(ADDON)
+	cp $< $@
+
+# Template (export) builds of Godot load the extensions listed here.
+project/.godot/extension_list.cfg:
+	@mkdir -p project/.godot
+	echo "res://addons/gowebsocket/gowebsocket.gdextension" > $@
+
+test: all go-test library-test engine-test
+
+go-test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+library-test: $(LIB)
+	GOWS_LIB=$(CURDIR)/$(LIB) $(GO) test -count=1 -run 'TestLibrary' -v ./extension/
+
+engine-test: all
+	GODOT4=$(GODOT4) bash project/tests/run.sh
+
+windows: $(DLL)
+
+$(DLL): $(SOURCES)
+	@mkdir -p $(BIN)
+	CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc \
+		$(GO) build -trimpath -buildmode=c-shared -ldflags '$(LDFLAGS)' -o $@ ./extension
+	@rm -f $(BIN)/*.h
+	x86_64-w64-mingw32-objdump -p $@ | grep -q 'gowebsocket_library_init' \
+		&& echo "$@ exports gowebsocket_library_init"
+
+bench: all
+	$(GO) test -run '^$$' -bench . -benchmem ./peer/
+	GODOT4=$(GODOT4) bash project/tests/run.sh bench
+
+demo: all
+	$(GODOT4) --path project res://demo/chat.tscn
+
+clean:
+	rm -rf $(BIN) project/.godot

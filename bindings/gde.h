@@ -1,0 +1,163 @@
+// The GDExtension interface functions this project uses, loaded once by name
+// (as godot-cpp's GDExtensionBinding::init does), and small C wrappers so Go
+// can call them without going through godot-go's logging call wrappers.
+#ifndef GOWS_GDE_H
+#define GOWS_GDE_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "include/gdextension_interface.h"
+
+#define GDE_FUNCS(X) \
+	X(GetGodotVersion, get_godot_version) \
+	X(MemAlloc, mem_alloc) \
+	X(MemFree, mem_free) \
+	X(PrintError, print_error) \
+	X(PrintWarning, print_warning) \
+	X(VariantNewCopy, variant_new_copy) \
+	X(VariantNewNil, variant_new_nil) \
+	X(VariantDestroy, variant_destroy) \
+	X(VariantGetType, variant_get_type) \
+	X(GetVariantFromTypeConstructor, get_variant_from_type_constructor) \
+	X(GetVariantToTypeConstructor, get_variant_to_type_constructor) \
+	X(VariantGetPtrBuiltinMethod, variant_get_ptr_builtin_method) \
+	X(VariantGetPtrConstructor, variant_get_ptr_constructor) \
+	X(VariantGetPtrDestructor, variant_get_ptr_destructor) \
+	X(StringNewWithUtf8CharsAndLen2, string_new_with_utf8_chars_and_len2) \
+	X(StringToUtf8Chars, string_to_utf8_chars) \
+	X(StringNameNewWithUtf8CharsAndLen, string_name_new_with_utf8_chars_and_len) \
+	X(PackedByteArrayOperatorIndex, packed_byte_array_operator_index) \
+	X(PackedByteArrayOperatorIndexConst, packed_byte_array_operator_index_const) \
+	X(PackedInt32ArrayOperatorIndex, packed_int32_array_operator_index) \
+	X(PackedStringArrayOperatorIndex, packed_string_array_operator_index) \
+	X(PackedStringArrayOperatorIndexConst, packed_string_array_operator_index_const) \
+	X(DictionaryOperatorIndex, dictionary_operator_index) \
+	X(ObjectMethodBindCall, object_method_bind_call) \
+	X(ObjectMethodBindPtrcall, object_method_bind_ptrcall) \
+	X(ObjectDestroy, object_destroy) \
+	X(ObjectSetInstance, object_set_instance) \
+	X(ObjectSetInstanceBinding, object_set_instance_binding) \
+	X(ObjectGetInstanceId, object_get_instance_id) \
+	X(ObjectGetInstanceFromId, object_get_instance_from_id) \
+	X(RefGetObject, ref_get_object) \
+	X(RefSetObject, ref_set_object) \
+	X(ClassdbConstructObject2, classdb_construct_object2) \
+	X(ClassdbGetMethodBind, classdb_get_method_bind) \
+	X(ClassdbRegisterExtensionClass5, classdb_register_extension_class5) \
+	X(ClassdbRegisterExtensionClassMethod, classdb_register_extension_class_method) \
+	X(ClassdbRegisterExtensionClassIntegerConstant, classdb_register_extension_class_integer_constant) \
+	X(ClassdbRegisterExtensionClassProperty, classdb_register_extension_class_property) \
+	X(ClassdbRegisterExtensionClassSignal, classdb_register_extension_class_signal) \
+	X(ClassdbUnregisterExtensionClass, classdb_unregister_extension_class)
+
+typedef struct {
+#define GDE_FIELD(T, n) GDExtensionInterface##T n;
+	GDE_FUNCS(GDE_FIELD)
+#undef GDE_FIELD
+	GDExtensionClassLibraryPtr library;
+} gde_iface_t;
+
+extern gde_iface_t gde;
+
+#define GDE_MAX_ARGS 8
+
+// A registered method's signature, in C memory; its address is the
+// method_userdata the engine hands back on every call.
+typedef struct {
+	uintptr_t index; // into the Go method table
+	int argc;
+	int required;
+	int has_ret;
+	int ret_type; // GDExtensionVariantType, NIL = returns a Variant
+	int types[GDE_MAX_ARGS];
+	void *defaults[GDE_MAX_ARGS]; // native values for the optional arguments
+} gde_sig_t;
+
+const char *gde_lookup_binds(void);
+void gde_string_new_into(void *dst, const char *p, int64_t n);
+void gde_string_assign(void *dst, const char *p, int64_t n);
+int64_t gde_string_utf8(const void *s, char *buf, int64_t cap);
+void gde_destroy(int type, void *p);
+void gde_construct_default(int type, void *p);
+typedef struct {
+	const uint8_t *p;
+	int64_t n;
+} gde_bytes_t;
+gde_bytes_t gde_pba_view(const void *arr);
+void gde_pba_set(void *arr, const uint8_t *data, int64_t n);
+void gde_pia_set(void *arr, const int32_t *data, int64_t n);
+int64_t gde_psa_size(const void *arr);
+void gde_psa_resize(void *arr, int64_t n);
+void gde_psa_set(void *arr, int64_t i, const char *p, int64_t n);
+const void *gde_psa_at(const void *arr, int64_t i);
+void gde_dict_set(void *dict, const char *key, int64_t keylen, int type, void *value);
+void gde_dict_assign(void *dst, const void *src);
+GDExtensionBool gde_ref_call(GDExtensionObjectPtr obj, int which);
+void gde_notify(GDExtensionObjectPtr obj, int64_t what);
+GDExtensionBool gde_has_connections(GDExtensionObjectPtr obj, const void *signal);
+void gde_emit(GDExtensionObjectPtr obj, const void *signal, int argc, const int *types, void *const *values);
+int64_t gde_call_string_getter(GDExtensionMethodBindPtr m, GDExtensionObjectPtr obj, int nargs, const void *const *args, char *buf, int64_t cap, void **big);
+
+// Fills `gde`. Returns NULL on success, or the name of the first function the
+// engine does not provide (nothing is registered then).
+const char *gde_load(GDExtensionInterfaceGetProcAddress gpa, GDExtensionClassLibraryPtr library);
+
+// Fills the initialization struct with our C trampolines.
+void gde_fill_init(GDExtensionInitialization *init);
+
+// Callbacks for the class creation info and method info.
+GDExtensionObjectPtr gde_create_instance(void *class_userdata, GDExtensionBool notify_postinitialize);
+void gde_free_instance(void *class_userdata, GDExtensionClassInstancePtr instance);
+void *gde_get_virtual_call_data(void *class_userdata, GDExtensionConstStringNamePtr name, uint32_t hash);
+void gde_call_virtual_with_data(GDExtensionClassInstancePtr instance, GDExtensionConstStringNamePtr name, void *userdata, const GDExtensionConstTypePtr *args, GDExtensionTypePtr ret);
+void gde_method_call(void *method_userdata, GDExtensionClassInstancePtr instance, const GDExtensionConstVariantPtr *args, GDExtensionInt argc, GDExtensionVariantPtr ret, GDExtensionCallError *err);
+void gde_method_ptrcall(void *method_userdata, GDExtensionClassInstancePtr instance, const GDExtensionConstTypePtr *args, GDExtensionTypePtr ret);
+
+// --- wrappers (cgo cannot call C function pointers) ---
+static inline void *gde_alloc(size_t n) { return gde.mem_alloc(n); }
+static inline void gde_free(void *p) { gde.mem_free(p); }
+static inline void gde_print_error(const char *d, const char *fn, const char *file, int32_t line) { gde.print_error(d, fn, file, line, 0); }
+static inline void gde_print_warning(const char *d, const char *fn, const char *file, int32_t line) { gde.print_warning(d, fn, file, line, 0); }
+static inline void gde_godot_version(GDExtensionGodotVersion *v) { gde.get_godot_version(v); }
+
+static inline void gde_variant_new_nil(GDExtensionUninitializedVariantPtr v) { gde.variant_new_nil(v); }
+static inline void gde_variant_new_copy(GDExtensionUninitializedVariantPtr d, GDExtensionConstVariantPtr s) { gde.variant_new_copy(d, s); }
+static inline void gde_variant_destroy(GDExtensionVariantPtr v) { gde.variant_destroy(v); }
+static inline int gde_variant_type(GDExtensionConstVariantPtr v) { return (int)gde.variant_get_type(v); }
+
+static inline void gde_string_new(GDExtensionUninitializedStringPtr s, const char *p, GDExtensionInt n) { gde.string_new_with_utf8_chars_and_len2(s, p, n); }
+static inline GDExtensionInt gde_string_to_utf8(GDExtensionConstStringPtr s, char *buf, GDExtensionInt max) { return gde.string_to_utf8_chars(s, buf, max); }
+static inline void gde_string_name_new(GDExtensionUninitializedStringNamePtr s, const char *p, GDExtensionInt n) { gde.string_name_new_with_utf8_chars_and_len(s, p, n); }
+
+
+static inline void gde_bind_call(GDExtensionMethodBindPtr m, GDExtensionObjectPtr o, const GDExtensionConstVariantPtr *a, GDExtensionInt n, GDExtensionUninitializedVariantPtr r, GDExtensionCallError *e) { gde.object_method_bind_call(m, o, a, n, r, e); }
+static inline void gde_bind_ptrcall(GDExtensionMethodBindPtr m, GDExtensionObjectPtr o, const GDExtensionConstTypePtr *a, GDExtensionTypePtr r) { gde.object_method_bind_ptrcall(m, o, a, r); }
+static inline void gde_object_destroy(GDExtensionObjectPtr o) { gde.object_destroy(o); }
+static inline void gde_object_set_instance(GDExtensionObjectPtr o, GDExtensionConstStringNamePtr c, uintptr_t i) { gde.object_set_instance(o, c, (GDExtensionClassInstancePtr)i); }
+static inline GDObjectInstanceID gde_object_id(GDExtensionConstObjectPtr o) { return gde.object_get_instance_id(o); }
+static inline GDExtensionObjectPtr gde_object_from_id(GDObjectInstanceID id) { return gde.object_get_instance_from_id(id); }
+static inline GDExtensionObjectPtr gde_ref_get(GDExtensionConstRefPtr r) { return gde.ref_get_object(r); }
+static inline void gde_ref_set(GDExtensionRefPtr r, GDExtensionObjectPtr o) { gde.ref_set_object(r, o); }
+static inline GDExtensionObjectPtr gde_construct(GDExtensionConstStringNamePtr c) { return gde.classdb_construct_object2(c); }
+static inline GDExtensionMethodBindPtr gde_method_bind(GDExtensionConstStringNamePtr c, GDExtensionConstStringNamePtr m, GDExtensionInt h) { return gde.classdb_get_method_bind(c, m, h); }
+
+static inline GDExtensionPtrBuiltInMethod gde_builtin_method(int t, GDExtensionConstStringNamePtr m, GDExtensionInt h) { return gde.variant_get_ptr_builtin_method((GDExtensionVariantType)t, m, h); }
+static inline GDExtensionPtrConstructor gde_constructor(int t, int32_t i) { return gde.variant_get_ptr_constructor((GDExtensionVariantType)t, i); }
+static inline GDExtensionPtrDestructor gde_destructor(int t) { return gde.variant_get_ptr_destructor((GDExtensionVariantType)t); }
+static inline GDExtensionVariantFromTypeConstructorFunc gde_from_type(int t) { return gde.get_variant_from_type_constructor((GDExtensionVariantType)t); }
+static inline GDExtensionTypeFromVariantConstructorFunc gde_to_type(int t) { return gde.get_variant_to_type_constructor((GDExtensionVariantType)t); }
+static inline void gde_call_builtin(GDExtensionPtrBuiltInMethod f, GDExtensionTypePtr self, const GDExtensionConstTypePtr *a, GDExtensionTypePtr r, int n) { f(self, a, r, n); }
+static inline void gde_call_ctor(GDExtensionPtrConstructor f, GDExtensionUninitializedTypePtr b, const GDExtensionConstTypePtr *a) { f(b, a); }
+static inline void gde_call_dtor(GDExtensionPtrDestructor f, GDExtensionTypePtr p) { f(p); }
+static inline void gde_call_from_type(GDExtensionVariantFromTypeConstructorFunc f, GDExtensionUninitializedVariantPtr v, GDExtensionTypePtr p) { f(v, p); }
+static inline void gde_call_to_type(GDExtensionTypeFromVariantConstructorFunc f, GDExtensionUninitializedTypePtr p, GDExtensionVariantPtr v) { f(p, v); }
+
+void gde_register_class(GDExtensionConstStringNamePtr name, GDExtensionConstStringNamePtr parent, uintptr_t class_userdata, int has_virtuals);
+static inline void gde_register_method(GDExtensionConstStringNamePtr c, const GDExtensionClassMethodInfo *m) { gde.classdb_register_extension_class_method(gde.library, c, m); }
+static inline void gde_register_constant(GDExtensionConstStringNamePtr c, GDExtensionConstStringNamePtr e, GDExtensionConstStringNamePtr n, GDExtensionInt v) { gde.classdb_register_extension_class_integer_constant(gde.library, c, e, n, v, 0); }
+static inline void gde_register_property(GDExtensionConstStringNamePtr c, const GDExtensionPropertyInfo *p, GDExtensionConstStringNamePtr s, GDExtensionConstStringNamePtr g) { gde.classdb_register_extension_class_property(gde.library, c, p, s, g); }
+static inline void gde_register_signal(GDExtensionConstStringNamePtr c, GDExtensionConstStringNamePtr s, const GDExtensionPropertyInfo *a, GDExtensionInt n) { gde.classdb_register_extension_class_signal(gde.library, c, s, a, n); }
+static inline void gde_unregister_class(GDExtensionConstStringNamePtr c) { gde.classdb_unregister_extension_class(gde.library, c); }
+
+#endif

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"github.com/gowebsocket/godot-gowebsocket/bindings"
+	"github.com/gowebsocket/godot-gowebsocket/peer"
+)
+
+// wsClient is GoWebSocketClient.
+type wsClient struct {
+	owner
+	client  *peer.Client
+	peerObj bindings.Object // the GoWebSocketPeer of id 1, made on first use
+	peer    *wsPeer
+	events  []peer.Event
+}
+
+var clientSignals struct {
+	established, connError, closed, dataReceived, closeRequest, reconnecting bindings.StringName
+}
+
+func clientSelf(self any) *wsClient { return self.(*wsClient) }
+
+// peerObject returns the client's GoWebSocketPeer, creating it on first use.
+func (c *wsClient) peerObject() bindings.Object {
+	if c.peerObj == nil {
+		c.peerObj, c.peer = newPeerObject(&c.mu, nil, int(c.outboundBufferSize))
+	}
+	return c.peerObj
+}
+
+func (c *wsClient) connect(url string, protocols, headerLines []string) int64 {
+	const method = "connect_to_url"
+	header, err := parseHeaders(headerLines)
+	if err != nil {
+		return fail(method, err.Error(), errInvalidParameter)
+	}
+	opts, err := c.options(false)
+	if err != nil {
+		return fail(method, err.Error(), errInvalidParameter)
+	}
+	opts.Protocols, opts.Header = protocols, header
+	if c.client != nil {
+		if st := c.client.Status(); st != peer.ClientDisconnected {
+			return fail(method, "already connecting or connected; call disconnect_from_host() first", errAlreadyInUse)
+		}
+		c.client.Shutdown()
+	}
+	c.client = peer.NewClient(opts)
+	if err := c.client.Connect(url); err != nil {
+		c.client.Shutdown()
+		c.client = nil
+		return godotError(method, err)
+	}
+	c.peerObject()
+	c.peer.conn, c.peer.maxPacket, c.peer.wasText = c.client.Conn(), int(c.outboundBufferSize), false
+	return errOK
+}
+
+// poll drains the client's events under the lock, then emits the signals
+// without it so handlers may call back into the client.
+func (c *wsClient) poll() {
+	c.mu.Lock()
+	if c.client == nil {
+		c.mu.Unlock()
+		return
+	}
+	events := c.client.Poll(c.events[:0])
+	c.events = nil
+	for _, ev := range events {
+		if ev.Kind == peer.EventConnected && c.peer != nil {
+			c.peer.conn = ev.Conn // a reconnect brings a new connection
+		}
+	}
+	obj := c.obj
+	c.mu.Unlock()
+
+	dataWatched := -1
+	for i := range events {
+		ev := &events[i]
+		switch ev.Kind {
+		case peer.EventConnected:
+			bindings.Emit(obj, clientSignals.established, ev.Protocol)
+		case peer.EventConnectError:
+			bindings.Emit(obj, clientSignals.connError)
+		case peer.EventMessage:
+			if dataWatched < 0 {
+				dataWatched = boolToInt(bindings.HasConnections(obj, clientSignals.dataReceived))
+			}
+			if dataWatched == 1 {
+				bindings.Emit(obj, clientSignals.dataReceived)
+			}
+		case peer.EventCloseRequest:
+			bindings.Emit(obj, clientSignals.closeRequest, ev.Code, ev.Reason)
+		case peer.EventDisconnected:
+			bindings.Emit(obj, clientSignals.closed, ev.Clean)
+		case peer.EventReconnecting:
+			bindings.Emit(obj, clientSignals.reconnecting, ev.Attempt, ev.Delay.Seconds())
+		}
+		*ev = peer.Event{}
+	}
+	c.mu.Lock()
+	if c.events == nil {
+		c.events = events[:0]
+	}
+	c.mu.Unlock()
+}
+
+func boolToInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func registerClientClass() {
+	const cls = "GoWebSocketClient"
+	of := func(self any) *owner { return &clientSelf(self).owner }
+	m := func(name string, args []bindings.Arg, ret bindings.VariantType, retClass string, hasRet bool, f func(cl *wsClient, c bindings.Call)) bindings.Method {
+		return bindings.Method{Name: name, Args: args, Return: ret, ReturnClass: retClass, HasReturn: hasRet,
+			Call: func(self any, c bindings.Call) {
+				cl := clientSelf(self)
+				cl.mu.Lock()
+				defer cl.mu.Unlock()
+				f(cl, c)
+			}}
+	}
+	str := func(name string) bindings.Arg { return bindings.Arg{Name: name, Type: bindings.TypeString} }
+	class := &bindings.Class{
+		Name:   cls,
+		Parent: "RefCounted",
+		New: func(obj bindings.Object) any {
+			return &wsClient{owner: newOwner(obj)}
+		},
+		Free: func(self any) {
+			cl := clientSelf(self)
+			cl.mu.Lock()
+			defer cl.mu.Unlock()
+			if cl.client != nil {
+				cl.client.Shutdown()
+			}
+			if cl.peer != nil {
+				cl.peer.conn = nil
+			}
+			bindings.Unref(cl.peerObj)
+			cl.settings.release()
+		},
+		Methods: []bindings.Method{
+			m("connect_to_url", []bindings.Arg{str("url"),
+				{Name: "protocols", Type: bindings.TypePackedStringArray, Default: []string{}},
+				{Name: "custom_headers", Type: bindings.TypePackedStringArray, Default: []string{}}},
+				bindings.TypeInt, "", true, func(cl *wsClient, c bindings.Call) {
+					c.ReturnInt(cl.connect(c.String(0), c.Strings(1), c.Strings(2)))
+				}),
+			m("disconnect_from_host", []bindings.Arg{{Name: "code", Type: bindings.TypeInt, Default: 1000}, {Name: "reason", Type: bindings.TypeString, Default: ""}},
+				bindings.TypeInt, "", true, func(cl *wsClient, c bindings.Call) {
+					if cl.client == nil {
+						c.ReturnInt(fail("disconnect_from_host", "not connected", errUnconfigured))
+						return
+					}
+					c.ReturnInt(godotError("disconnect_from_host", cl.client.Disconnect(int(c.Int(0)), c.String(1))))
+				}),
+			{Name: "poll", Call: func(self any, c bindings.Call) { clientSelf(self).poll() }},
+			m("get_peer", []bindings.Arg{{Name: "id", Type: bindings.TypeInt, Default: 1}}, bindings.TypeObject, "GoWebSocketPeer", true, func(cl *wsClient, c bindings.Call) {
+				if c.Int(0) != 1 {
+					fail("get_peer", "a client's only peer has id 1", errInvalidParameter)
+					return
+				}
+				c.ReturnObject(cl.peerObject())
+			}),
+			m("get_connection_status", nil, bindings.TypeInt, "", true, func(cl *wsClient, c bindings.Call) {
+				st := peer.ClientDisconnected
+				if cl.client != nil {
+					st = cl.client.Status()
+				}
+				c.ReturnInt(int64(st))
+			}),
+			m("get_connected_host", nil, bindings.TypeString, "", true, func(cl *wsClient, c bindings.Call) {
+				if cl.client != nil && cl.client.Conn() != nil {
+					c.ReturnString(cl.client.Conn().RemoteHost())
+				}
+			}),
+			m("get_connected_port", nil, bindings.TypeInt, "", true, func(cl *wsClient, c bindings.Call) {
+				if cl.client != nil && cl.client.Conn() != nil {
+					c.ReturnInt(int64(cl.client.Conn().RemotePort()))
+				}
+			}),
+		},
+		Signals: []bindings.Signal{
+			{Name: "connection_established", Args: []bindings.Arg{str("protocol")}},
+			{Name: "connection_error"},
+			{Name: "connection_closed", Args: []bindings.Arg{{Name: "was_clean_close", Type: bindings.TypeBool}}},
+			{Name: "data_received"},
+			{Name: "server_close_request", Args: []bindings.Arg{{Name: "code", Type: bindings.TypeInt}, str("reason")}},
+			{Name: "reconnecting", Args: []bindings.Arg{{Name: "attempt", Type: bindings.TypeInt}, {Name: "delay", Type: bindings.TypeFloat}}},
+		},
+	}
+	addProps(class, commonProps(of))
+	addProps(class, []prop{
+		boolProp("verify_tls", func(s *settings) *bool { return &s.verifyTLS }, of),
+		objectProp("trusted_tls_certificate", "X509Certificate", func(s *settings) *bindings.Object { return &s.trustedCert }, of),
+		stringProp("proxy_url", func(s *settings) *string { return &s.proxyURL }, of),
+		boolProp("auto_reconnect", func(s *settings) *bool { return &s.autoReconnect }, of),
+	})
+	bindings.Register(class)
+	clientSignals.established = bindings.Name("connection_established")
+	clientSignals.connError = bindings.Name("connection_error")
+	clientSignals.closed = bindings.Name("connection_closed")
+	clientSignals.dataReceived = bindings.Name("data_received")
+	clientSignals.closeRequest = bindings.Name("server_close_request")
+	clientSignals.reconnecting = bindings.Name("reconnecting")
+}
