@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"net/url"
 	"sync/atomic"
 	"time"
@@ -80,8 +79,8 @@ func (cl *Client) Connect(rawURL string) error {
 		return err
 	}
 	if cl.opts.ProxyURL != "" {
-		if _, err := url.Parse(cl.opts.ProxyURL); err != nil {
-			return fmt.Errorf("%w: proxy URL: %v", ErrInvalidArgument, err)
+		if _, err := parseProxyURL(cl.opts.ProxyURL); err != nil {
+			return err
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -171,15 +170,29 @@ func (cl *Client) dial(s *session, c *Conn) error {
 		return context.Canceled
 	}
 	var cc *countingConn
+	dialTCP := func(ctx context.Context, addr string) (*countingConn, error) {
+		nc, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		cc = newCountingConn(nc, cl.opts.NoDelay)
+		c.cc.Store(cc)
+		return cc, nil
+	}
+	var proxy *url.URL
+	if cl.opts.ProxyURL != "" {
+		pu, err := parseProxyURL(cl.opts.ProxyURL)
+		if err != nil {
+			return err
+		}
+		proxy = pu
+	}
 	d := websocket.Dialer{
 		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
+			if proxy != nil {
+				return dialProxy(ctx, proxy, addr, cl.opts.TLS, dialTCP)
 			}
-			cc = newCountingConn(nc, cl.opts.NoDelay)
-			c.cc.Store(cc)
-			return cc, nil
+			return dialTCP(ctx, addr)
 		},
 		HandshakeTimeout:  cl.lim.handshakeTO,
 		Subprotocols:      cl.opts.Protocols,
@@ -187,13 +200,6 @@ func (cl *Client) dial(s *session, c *Conn) error {
 		EnableCompression: cl.opts.Compression,
 		ReadBufferSize:    8 << 10,
 		WriteBufferSize:   8 << 10,
-	}
-	if cl.opts.ProxyURL != "" {
-		pu, err := url.Parse(cl.opts.ProxyURL)
-		if err != nil {
-			return fmt.Errorf("%w: proxy URL: %v", ErrInvalidArgument, err)
-		}
-		d.Proxy = http.ProxyURL(pu)
 	}
 	ws, resp, err := d.DialContext(ctx, s.url, cl.opts.Header)
 	if err != nil {
