@@ -14,7 +14,7 @@ DLL     := $(BIN)/gowebsocket.windows.x86_64.dll
 SOURCES := $(shell find bindings extension peer -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod go.sum
 LDFLAGS := -s -w
 
-.PHONY: all test go-test library-test engine-test windows bench demo clean
+.PHONY: all test go-test library-test windows-check engine-test windows bench demo clean
 
 all: $(LIB) $(ADDON)/gowebsocket.gdextension project/.godot/extension_list.cfg
 
@@ -34,7 +34,7 @@ project/.godot/extension_list.cfg:
 	@mkdir -p project/.godot
 	echo "res://addons/gowebsocket/gowebsocket.gdextension" > $@
 
-test: all go-test library-test engine-test
+test: all go-test library-test windows-check engine-test
 
 go-test:
 	$(GO) vet ./...
@@ -42,6 +42,10 @@ go-test:
 
 library-test: $(LIB)
 	GOWS_LIB=$(CURDIR)/$(LIB) $(GO) test -count=1 -run 'TestLibrary' -v ./extension/
+
+windows-check:
+	@if command -v x86_64-w64-mingw32-gcc >/dev/null; then $(MAKE) --no-print-directory windows; \
+	else echo "SKIPPED: make windows (x86_64-w64-mingw32-gcc not installed)"; fi
 
 engine-test: all
 	GODOT4=$(GODOT4) bash project/tests/run.sh

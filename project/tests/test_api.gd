@@ -1,0 +1,300 @@
+extends "res://tests/test_base.gd"
+## The GDScript API contract, end to end inside the engine.
+
+
+func test_classes_and_constants() -> bool:
+	check(ClassDB.is_parent_class("GoWebSocketPeer", "PacketPeer"), "GoWebSocketPeer is not a PacketPeer")
+	check(ClassDB.is_parent_class("GoWebSocketClient", "RefCounted"), "GoWebSocketClient is not RefCounted")
+	check(ClassDB.is_parent_class("GoWebSocketServer", "RefCounted"), "GoWebSocketServer is not RefCounted")
+	eq(GoWebSocketPeer.WRITE_MODE_TEXT, 0, "WRITE_MODE_TEXT")
+	eq(GoWebSocketPeer.WRITE_MODE_BINARY, 1, "WRITE_MODE_BINARY")
+	eq(GoWebSocketPeer.STATE_CONNECTING, 0, "STATE_CONNECTING")
+	eq(GoWebSocketPeer.STATE_OPEN, 1, "STATE_OPEN")
+	eq(GoWebSocketPeer.STATE_CLOSING, 2, "STATE_CLOSING")
+	eq(GoWebSocketPeer.STATE_CLOSED, 3, "STATE_CLOSED")
+	for m in ["close", "get_connected_host", "get_connected_port", "get_write_mode", "set_write_mode",
+			"is_connected_to_host", "was_string_packet", "send", "send_text", "get_ready_state",
+			"get_close_code", "get_close_reason", "get_selected_protocol", "get_requested_url",
+			"set_no_delay", "get_current_outbound_buffered_amount", "get_rtt_ms", "get_stats"]:
+		check(ClassDB.class_has_method("GoWebSocketPeer", m), "GoWebSocketPeer lacks " + m)
+	for s in ["connection_established", "connection_error", "connection_closed", "data_received",
+			"server_close_request", "reconnecting"]:
+		check(ClassDB.class_has_signal("GoWebSocketClient", s), "GoWebSocketClient lacks signal " + s)
+	for s in ["client_connected", "client_disconnected", "client_close_request", "data_received"]:
+		check(ClassDB.class_has_signal("GoWebSocketServer", s), "GoWebSocketServer lacks signal " + s)
+	# A peer made by hand has no connection.
+	var p := GoWebSocketPeer.new()
+	eq(p.get_ready_state(), GoWebSocketPeer.STATE_CLOSED, "standalone peer state")
+	eq(p.get_write_mode(), GoWebSocketPeer.WRITE_MODE_BINARY, "default write mode")
+	eq(p.get_available_packet_count(), 0, "standalone packet count")
+	eq(p.put_packet(PackedByteArray([1])), ERR_UNCONFIGURED, "put_packet without connection")
+	return true
+
+
+func test_properties_defaults_and_set() -> bool:
+	var c := GoWebSocketClient.new()
+	eq(c.verify_tls, true, "verify_tls default")
+	eq(c.handshake_timeout, 3.0, "handshake_timeout default")
+	eq(c.auto_reconnect, false, "auto_reconnect default")
+	eq(c.compression_enabled, false, "compression_enabled default")
+	check(c.inbound_buffer_size > 0 and c.outbound_buffer_size > 0 and c.max_queued_packets > 0, "buffer defaults must be positive")
+	c.handshake_timeout = 1.5
+	c.heartbeat_interval = 0.25
+	c.proxy_url = "http://127.0.0.1:3128"
+	c.inbound_buffer_size = 1 << 20
+	eq(c.handshake_timeout, 1.5, "handshake_timeout set")
+	eq(c.heartbeat_interval, 0.25, "heartbeat_interval set")
+	eq(c.proxy_url, "http://127.0.0.1:3128", "proxy_url set")
+	eq(c.inbound_buffer_size, 1 << 20, "inbound_buffer_size set")
+	c.max_queued_packets = -5  # refused with an engine error
+	check(c.max_queued_packets > 0, "a negative max_queued_packets was accepted")
+	var s := GoWebSocketServer.new()
+	s.max_connections = 7
+	s.allowed_origins = PackedStringArray(["https://game.example"])
+	eq(s.max_connections, 7, "max_connections set")
+	eq(s.allowed_origins, PackedStringArray(["https://game.example"]), "allowed_origins set")
+	eq(s.tls_certificate, null, "tls_certificate default")
+	var cert := X509Certificate.new()
+	s.tls_certificate = cert
+	check(s.tls_certificate == cert, "tls_certificate did not keep the object")
+	return true
+
+
+func test_listen_port_zero_and_stop() -> bool:
+	var s := GoWebSocketServer.new()
+	eq(s.is_listening(), false, "listening before listen")
+	eq(s.listen(0, PackedStringArray(), "127.0.0.1"), OK, "listen(0)")
+	check(s.get_listen_port() > 0, "port 0 did not pick a port")
+	eq(s.is_listening(), true, "is_listening")
+	eq(s.listen(0), ERR_ALREADY_IN_USE, "listen twice")
+	eq(s.listen(70000), ERR_ALREADY_IN_USE, "listen twice with a bad port")
+	s.stop()
+	eq(s.is_listening(), false, "listening after stop")
+	eq(s.listen(70000), ERR_INVALID_PARAMETER, "port out of range")
+	return true
+
+
+func test_bad_urls_are_refused_at_once() -> bool:
+	var c := new_client()
+	for bad in ["", "not a url", "ftp://127.0.0.1/", "http://127.0.0.1/", "ws://", "ws://:80/"]:
+		eq(c.connect_to_url(bad), ERR_INVALID_PARAMETER, "connect_to_url(%s)" % bad)
+		eq(c.get_connection_status(), 0, "status after bad url " + bad)
+	eq(c.connect_to_url("ws://127.0.0.1:1/", PackedStringArray(), PackedStringArray(["no colon"])), ERR_INVALID_PARAMETER, "malformed custom header")
+	return true
+
+
+func test_connection_error_on_refused_port() -> bool:
+	# Find a port nobody listens on: listen, note the port, stop.
+	var probe := TCPServer.new()
+	probe.listen(0, "127.0.0.1")
+	var port := probe.get_local_port()
+	probe.stop()
+	var c := new_client()
+	var log := record(c)
+	eq(c.connect_to_url("ws://127.0.0.1:%d/" % port), OK, "connect_to_url is non-blocking")
+	eq(c.get_connection_status(), 1, "status while connecting")
+	check(pump(func(): return not log.is_empty()), "no signal after a refused connection")
+	eq(names(log), ["connection_error"], "signals after refused connection")
+	eq(c.get_connection_status(), 0, "status after error")
+	return true
+
+
+func test_connect_subprotocol_and_signals() -> bool:
+	var s := new_server(PackedStringArray(["chat", "game"]))
+	var slog := record(s)
+	var c := new_client()
+	var clog := record(c)
+	eq(c.connect_to_url(url(s, "/room?x=1"), PackedStringArray(["other", "game"]), PackedStringArray(["X-Player: ada"])), OK, "connect")
+	check(pump(func(): return not clog.is_empty() and not slog.is_empty()), "no connection signals")
+	eq(clog[0], ["connection_established", "game"], "client signal")
+	eq(slog[0][0], "client_connected", "server signal")
+	eq(slog[0][2], "game", "server sees the protocol")
+	var id: int = slog[0][1]
+	check(id > 0, "peer id must be positive")
+	eq(c.get_connection_status(), 2, "status connected")
+	var p: GoWebSocketPeer = c.get_peer(1)
+	eq(p.get_ready_state(), GoWebSocketPeer.STATE_OPEN, "client peer state")
+	eq(p.is_connected_to_host(), true, "is_connected_to_host")
+	eq(p.get_selected_protocol(), "game", "client selected protocol")
+	eq(p.get_requested_url(), url(s, "/room?x=1"), "requested url")
+	eq(p.get_connected_host(), "127.0.0.1", "client connected host")
+	eq(p.get_connected_port(), s.get_listen_port(), "client connected port")
+	eq(c.get_connected_port(), s.get_listen_port(), "client.get_connected_port")
+	var sp: GoWebSocketPeer = s.get_peer(id)
+	eq(sp.get_selected_protocol(), "game", "server peer protocol")
+	eq(s.has_peer(id), true, "has_peer")
+	eq(s.has_peer(id + 1000), false, "has_peer unknown")
+	eq(s.get_peer_ids(), PackedInt32Array([id]), "get_peer_ids")
+	eq(s.get_peer_address(id), "127.0.0.1", "get_peer_address")
+	check(s.get_peer_port(id) > 0, "get_peer_port")
+	var req := s.get_peer_request(id)
+	eq(req.get("path"), "/room", "request path")
+	eq(req.get("query"), "x=1", "request query")
+	eq(req.get("headers", {}).get("x-player"), "ada", "custom header seen by the server")
+	return true
+
+
+func test_write_modes_and_was_string_packet() -> bool:
+	var s := new_server()
+	var pair := connect_pair(s)
+	var c: GoWebSocketClient = pair[0]
+	var cp: GoWebSocketPeer = c.get_peer(1)
+	var sp: GoWebSocketPeer = s.get_peer(pair[1])
+	eq(cp.send_text("héllo"), OK, "send_text")
+	eq(cp.send(PackedByteArray([0, 1, 2, 255])), OK, "send binary")
+	eq(cp.send("as text".to_utf8_buffer(), GoWebSocketPeer.WRITE_MODE_TEXT), OK, "send text mode")
+	cp.set_write_mode(GoWebSocketPeer.WRITE_MODE_TEXT)
+	eq(cp.get_write_mode(), GoWebSocketPeer.WRITE_MODE_TEXT, "write mode set")
+	eq(cp.put_packet("put text".to_utf8_buffer()), OK, "put_packet in text mode")
+	check(pump(func(): return sp.get_available_packet_count() == 4), "4 packets did not arrive")
+	eq(sp.get_packet().get_string_from_utf8(), "héllo", "text payload")
+	eq(sp.was_string_packet(), true, "text flag")
+	eq(sp.get_packet(), PackedByteArray([0, 1, 2, 255]), "binary payload")
+	eq(sp.was_string_packet(), false, "binary flag")
+	eq(sp.get_packet().get_string_from_utf8(), "as text", "send() text mode payload")
+	eq(sp.was_string_packet(), true, "send() text mode flag")
+	eq(sp.get_packet().get_string_from_utf8(), "put text", "put_packet text payload")
+	eq(sp.was_string_packet(), true, "put_packet text flag")
+	eq(sp.get_available_packet_count(), 0, "queue drained")
+	eq(sp.get_packet(), PackedByteArray(), "get_packet on empty queue")
+	eq(sp.get_packet_error(), ERR_UNAVAILABLE, "get_packet_error on empty queue")
+	# Invalid UTF-8 cannot go out as text, and a bad mode is refused.
+	eq(cp.send(PackedByteArray([0xff, 0xfe]), GoWebSocketPeer.WRITE_MODE_TEXT), ERR_INVALID_PARAMETER, "invalid UTF-8 as text")
+	eq(cp.send(PackedByteArray([1]), 7), ERR_INVALID_PARAMETER, "bad write mode")
+	return true
+
+
+func test_two_thousand_ordered_messages_both_ways() -> bool:
+	var s := new_server()
+	var pair := connect_pair(s)
+	var c: GoWebSocketClient = pair[0]
+	var cp: GoWebSocketPeer = c.get_peer(1)
+	var sp: GoWebSocketPeer = s.get_peer(pair[1])
+	const N := 2000
+	var got_s := []
+	var got_c := []
+	var sent_c := 0
+	var sent_s := 0
+	var ok := pump(func():
+		while sent_c < N and cp.send_text(str(sent_c)) == OK:
+			sent_c += 1
+		while sent_s < N and sp.put_packet(var_to_bytes(sent_s)) == OK:
+			sent_s += 1
+		while sp.get_available_packet_count() > 0:
+			got_s.append(int(sp.get_packet().get_string_from_utf8()))
+		while cp.get_available_packet_count() > 0:
+			got_c.append(bytes_to_var(cp.get_packet()))
+		return got_s.size() == N and got_c.size() == N, 20000)
+	check(ok, "only %d/%d and %d/%d messages arrived" % [got_s.size(), N, got_c.size(), N])
+	var in_order := true
+	for i in got_s.size():
+		in_order = in_order and got_s[i] == i
+	for i in got_c.size():
+		in_order = in_order and got_c[i] == i
+	check(in_order, "messages out of order")
+	var st := sp.get_stats()
+	eq(st.get("messages_in"), N, "server peer messages_in")
+	eq(st.get("messages_out"), N, "server peer messages_out")
+	check(st.get("wire_bytes_in", 0) > st.get("bytes_in", 0), "wire bytes must include framing")
+	for k in ["messages_in", "messages_out", "bytes_in", "bytes_out", "wire_bytes_in", "wire_bytes_out", "queued_in", "queued_out", "rtt_ms"]:
+		check(st.has(k), "get_stats lacks " + k)
+	var sst := s.get_stats()
+	eq(sst.get("peers"), 1, "server stats peers")
+	eq(sst.get("messages_in"), N, "server stats messages_in")
+	return true
+
+
+func test_put_var_get_var() -> bool:
+	var s := new_server()
+	var pair := connect_pair(s)
+	var cp: GoWebSocketPeer = pair[0].get_peer(1)
+	var sp: GoWebSocketPeer = s.get_peer(pair[1])
+	var value := {"name": "ada", "pos": Vector2(3, 4), "items": [1, 2.5, "three"], "blob": PackedByteArray([9, 8])}
+	eq(cp.put_var(value), OK, "put_var")
+	check(pump(func(): return sp.get_available_packet_count() > 0), "var did not arrive")
+	eq(sp.get_var(), value, "get_var round trip")
+	return true
+
+
+func test_client_initiated_close_with_code_and_reason() -> bool:
+	var s := new_server()
+	var slog := record(s)
+	var pair := connect_pair(s)
+	var c: GoWebSocketClient = pair[0]
+	var clog := record(c)
+	var id: int = pair[1]
+	var sp: GoWebSocketPeer = s.get_peer(id)
+	var cp: GoWebSocketPeer = c.get_peer(1)
+	eq(cp.close(4001, "x".repeat(124)), ERR_INVALID_PARAMETER, "reason over 123 bytes")
+	eq(cp.get_ready_state(), GoWebSocketPeer.STATE_OPEN, "still open after a refused close")
+	eq(cp.close(1005), ERR_INVALID_PARAMETER, "close code 1005 cannot be sent")
+	eq(cp.send_text("last words"), OK, "send before close")
+	eq(cp.close(4001, "bye now"), OK, "close")
+	eq(cp.get_ready_state(), GoWebSocketPeer.STATE_CLOSING, "closing")
+	check(pump(func(): return find(slog, "client_disconnected") != [] and find(clog, "connection_closed") != []), "close did not finish")
+	eq(find(slog, "client_close_request"), ["client_close_request", id, 4001, "bye now"], "server close request")
+	eq(find(slog, "client_disconnected"), ["client_disconnected", id, true], "server disconnected clean")
+	eq(find(clog, "connection_closed"), ["connection_closed", true], "client closed clean")
+	var order := names(slog).filter(func(n): return n != "client_connected")
+	eq(order, ["data_received", "client_close_request", "client_disconnected"], "server signal order")
+	eq(sp.get_packet().get_string_from_utf8(), "last words", "message queued before close was delivered")
+	eq(sp.get_close_code(), 4001, "server peer close code")
+	eq(sp.get_close_reason(), "bye now", "server peer close reason")
+	eq(cp.get_ready_state(), GoWebSocketPeer.STATE_CLOSED, "client closed state")
+	eq(c.get_connection_status(), 0, "client status after close")
+	eq(s.has_peer(id), false, "peer forgotten after disconnect")
+	eq(cp.send_text("too late"), FAILED, "send after close")
+	return true
+
+
+func test_server_initiated_close_with_code_and_reason() -> bool:
+	var s := new_server()
+	var pair := connect_pair(s)
+	var c: GoWebSocketClient = pair[0]
+	var clog := record(c)
+	var cp: GoWebSocketPeer = c.get_peer(1)
+	eq(s.disconnect_peer(pair[1], 4002, "server says bye"), OK, "disconnect_peer")
+	check(pump(func(): return find(clog, "connection_closed") != []), "client did not see the close")
+	eq(find(clog, "server_close_request"), ["server_close_request", 4002, "server says bye"], "client close request")
+	eq(find(clog, "connection_closed"), ["connection_closed", true], "clean close")
+	eq(cp.get_close_code(), 4002, "client close code")
+	eq(cp.get_close_reason(), "server says bye", "client close reason")
+	eq(s.disconnect_peer(pair[1]), ERR_DOES_NOT_EXIST, "disconnect unknown peer")
+	eq(s.get_peer(987654), null, "get_peer unknown id")
+	return true
+
+
+func test_broadcast_and_peer_ids_never_reused() -> bool:
+	var s := new_server()
+	var a := connect_pair(s)
+	var b := connect_pair(s)
+	check(a[1] != b[1], "two peers share an id")
+	eq(s.broadcast("all".to_utf8_buffer(), GoWebSocketPeer.WRITE_MODE_TEXT), OK, "broadcast")
+	var pa: GoWebSocketPeer = a[0].get_peer(1)
+	var pb: GoWebSocketPeer = b[0].get_peer(1)
+	check(pump(func(): return pa.get_available_packet_count() == 1 and pb.get_available_packet_count() == 1), "broadcast did not reach both")
+	eq(pa.get_packet().get_string_from_utf8(), "all", "broadcast payload")
+	a[0].disconnect_from_host()
+	check(pump(func(): return not s.has_peer(a[1])), "first peer did not leave")
+	var c := connect_pair(s)
+	check(c[1] > b[1], "a new peer reused or went below an old id (%d after %d)" % [c[1], b[1]])
+	return true
+
+
+func test_wrong_calls_return_errors_not_crashes() -> bool:
+	var s := new_server()
+	var c := new_client()
+	# Untyped calls with wrong argument types go through the variant call path.
+	var sv: Variant = s
+	var cv: Variant = c
+	eq(sv.callv("get_peer", ["one"]), null, "get_peer with a String id")
+	eq(cv.callv("connect_to_url", [42]), null, "connect_to_url with an int")
+	eq(cv.callv("connect_to_url", []), null, "connect_to_url without arguments")
+	# Calls on a stopped server.
+	s.stop()
+	eq(s.broadcast(PackedByteArray([1])), ERR_UNCONFIGURED, "broadcast after stop")
+	eq(s.get_peer_ids(), PackedInt32Array(), "no peers after stop")
+	eq(c.disconnect_from_host(), ERR_UNCONFIGURED, "disconnect before connect")
+	eq(c.get_peer(2), null, "client has only peer 1")
+	eq(s.set_extra_headers(PackedStringArray(["bad header"])), ERR_INVALID_PARAMETER, "malformed extra header")
+	return true
