@@ -357,7 +357,12 @@ func TestPeerIDsNeverReused(t *testing.T) {
 			_, ok := cp.find(EventConnected, nil)
 			return ok && sp.count(EventConnected) > n
 		})
-		ids = append(ids, sp.events[len(sp.events)-1].ID)
+		for i := len(sp.events) - 1; i >= 0; i-- {
+			if sp.events[i].Kind == EventConnected {
+				ids = append(ids, sp.events[i].ID)
+				break
+			}
+		}
 		cl.Shutdown()
 	}
 	for i := 0; i < 3; i++ {
