@@ -1,0 +1,193 @@
+extends SceneTree
+## Side-by-side benchmark, one process, one loop: Godot's own WebSocketPeer
+## pair (TCPServer + accept_stream) against GoWebSocketClient/Server.
+##   godot --headless --path project --script res://bench/bench.gd
+## For each size: one-way stream client -> server with at most WINDOW
+## messages in flight, for SECONDS; then a ping-pong round trip.
+## "main µs/msg" is the time spent in loop iterations that moved data,
+## divided by messages delivered (the engine thread's cost per message).
+
+const SIZES := [64, 1024, 16384]
+const WINDOW := 256
+const SECONDS := 2.0
+const ROUND_TRIPS := 2000
+const BUFFER := 4 << 20
+
+
+class Pair:
+	var name := ""
+	func poll() -> void: pass
+	func send(_data: PackedByteArray) -> int: return OK
+	func recv_count() -> int: return 0
+	func recv() -> PackedByteArray: return PackedByteArray()
+	func echo_send(_data: PackedByteArray) -> int: return OK
+	func echo_count() -> int: return 0
+	func echo_recv() -> PackedByteArray: return PackedByteArray()
+	func close() -> void: pass
+
+
+class GodotPair extends Pair:
+	var tcp := TCPServer.new()
+	var client := WebSocketPeer.new()
+	var server := WebSocketPeer.new()
+	var accepted := false
+
+	func _init() -> void:
+		name = "Godot WebSocketPeer"
+		for p in [client, server]:
+			p.inbound_buffer_size = BUFFER
+			p.outbound_buffer_size = BUFFER
+			p.max_queued_packets = 1 << 16
+		tcp.listen(0, "127.0.0.1")
+		client.connect_to_url("ws://127.0.0.1:%d/" % tcp.get_local_port())
+
+	func ready() -> bool:
+		if not accepted and tcp.is_connection_available():
+			server.accept_stream(tcp.take_connection())
+			accepted = true
+		poll()
+		return accepted and client.get_ready_state() == WebSocketPeer.STATE_OPEN and server.get_ready_state() == WebSocketPeer.STATE_OPEN
+
+	func poll() -> void:
+		client.poll()
+		if accepted:
+			server.poll()
+
+	func send(data: PackedByteArray) -> int: return client.put_packet(data)
+	func recv_count() -> int: return server.get_available_packet_count()
+	func recv() -> PackedByteArray: return server.get_packet()
+	func echo_send(data: PackedByteArray) -> int: return server.put_packet(data)
+	func echo_count() -> int: return client.get_available_packet_count()
+	func echo_recv() -> PackedByteArray: return client.get_packet()
+
+	func close() -> void:
+		client.close()
+		server.close()
+		for i in 50:
+			poll()
+			OS.delay_usec(1000)
+		tcp.stop()
+
+
+class GoPair extends Pair:
+	var server := GoWebSocketServer.new()
+	var client := GoWebSocketClient.new()
+	var cp: GoWebSocketPeer
+	var sp: GoWebSocketPeer
+
+	func _init() -> void:
+		name = "GoWebSocket"
+		for o in [server, client]:
+			o.inbound_buffer_size = BUFFER
+			o.outbound_buffer_size = BUFFER
+			o.max_queued_packets = 1 << 16
+		server.listen(0, PackedStringArray(), "127.0.0.1")
+		client.connect_to_url("ws://127.0.0.1:%d/" % server.get_listen_port())
+
+	func ready() -> bool:
+		poll()
+		if client.get_connection_status() == 2 and server.get_peer_ids().size() == 1:
+			cp = client.get_peer(1)
+			sp = server.get_peer(server.get_peer_ids()[0])
+			return true
+		return false
+
+	func poll() -> void:
+		client.poll()
+		server.poll()
+
+	func send(data: PackedByteArray) -> int: return cp.put_packet(data)
+	func recv_count() -> int: return sp.get_available_packet_count()
+	func recv() -> PackedByteArray: return sp.get_packet()
+	func echo_send(data: PackedByteArray) -> int: return sp.put_packet(data)
+	func echo_count() -> int: return cp.get_available_packet_count()
+	func echo_recv() -> PackedByteArray: return cp.get_packet()
+
+	func close() -> void:
+		client.disconnect_from_host()
+		for i in 50:
+			poll()
+			OS.delay_usec(1000)
+		server.stop()
+
+
+func open(p) -> bool:
+	var deadline := Time.get_ticks_msec() + 5000
+	while not p.ready():
+		if Time.get_ticks_msec() > deadline:
+			return false
+		OS.delay_usec(100)
+	return true
+
+
+## One-way stream; returns [msg/s, main µs per msg].
+func stream(p, size: int) -> Array:
+	var data := PackedByteArray()
+	data.resize(size)
+	data.fill(7)
+	var sent := 0
+	var got := 0
+	var busy_us := 0
+	var start := Time.get_ticks_usec()
+	var stop_at := start + int(SECONDS * 1e6)
+	while true:
+		var t0 := Time.get_ticks_usec()
+		if t0 >= stop_at:
+			break
+		p.poll()
+		var moved := false
+		while sent - got < WINDOW and p.send(data) == OK:
+			sent += 1
+			moved = true
+		while p.recv_count() > 0:
+			p.recv()
+			got += 1
+			moved = true
+		if moved:
+			busy_us += Time.get_ticks_usec() - t0
+	var elapsed := (Time.get_ticks_usec() - start) / 1e6
+	# Drain what is still in flight so the next run starts clean.
+	var deadline := Time.get_ticks_msec() + 5000
+	while got < sent and Time.get_ticks_msec() < deadline:
+		p.poll()
+		while p.recv_count() > 0:
+			p.recv()
+			got += 1
+	return [got / elapsed, busy_us / max(1.0, float(got))]
+
+
+## Ping-pong of one 64-byte message; returns mean round trip in µs.
+func round_trip(p) -> float:
+	var data := PackedByteArray()
+	data.resize(64)
+	var start := Time.get_ticks_usec()
+	for i in ROUND_TRIPS:
+		p.send(data)
+		while p.recv_count() == 0:
+			p.poll()
+		p.echo_send(p.recv())
+		while p.echo_count() == 0:
+			p.poll()
+		p.echo_recv()
+	return (Time.get_ticks_usec() - start) / float(ROUND_TRIPS)
+
+
+func _initialize() -> void:
+	print("GoWebSocket benchmark: %s, %d-message window, %.0f s per size" % [Engine.get_version_info()["string"], WINDOW, SECONDS])
+	var godot := GodotPair.new()
+	var go := GoPair.new()
+	if not open(godot) or not open(go):
+		print("FAIL: could not open both pairs")
+		quit(1)
+		return
+	print("%-8s %16s %16s %7s %14s %14s" % ["size", "Godot msg/s", "Go msg/s", "ratio", "Godot µs/msg", "Go µs/msg"])
+	for size in SIZES:
+		var g: Array = stream(godot, size)
+		var o: Array = stream(go, size)
+		print("%-8d %16.0f %16.0f %6.2fx %14.2f %14.2f" % [size, g[0], o[0], o[0] / g[0], g[1], o[1]])
+	var rg := round_trip(godot)
+	var ro := round_trip(go)
+	print("round trip 64 B: Godot %.1f µs, Go %.1f µs (ratio %.2fx)" % [rg, ro, ro / rg])
+	godot.close()
+	go.close()
+	quit(0)
