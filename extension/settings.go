@@ -101,8 +101,38 @@ func (s *settings) options(server bool) (peer.Options, error) {
 			return o, errors.New("trusted_tls_certificate holds no certificate")
 		}
 		o.TLS.RootCAs = pool
+		if s.verifyTLS {
+			// Verified in verifyTrusted instead, which also accepts the
+			// certificates Godot's Crypto.generate_self_signed_certificate makes.
+			o.TLS.InsecureSkipVerify = true
+			o.TLS.VerifyConnection = func(cs tls.ConnectionState) error { return verifyTrusted(cs, pool) }
+		}
 	}
 	return o, nil
+}
+
+// verifyTrusted checks the server's chain against the trusted certificate and
+// its host name. Certificates made by Godot (mbedtls) carry the host only in
+// the subject common name, without subjectAltName; Go ignores common names, so
+// for a leaf without any SAN the common name is compared instead, as Godot's
+// own TLS does.
+func verifyTrusted(cs tls.ConnectionState, roots *x509.CertPool) error {
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("tls: server sent no certificate")
+	}
+	leaf := cs.PeerCertificates[0]
+	opts := x509.VerifyOptions{Roots: roots, Intermediates: x509.NewCertPool(), DNSName: cs.ServerName}
+	for _, c := range cs.PeerCertificates[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	_, err := leaf.Verify(opts)
+	var hostErr x509.HostnameError
+	noSAN := len(leaf.DNSNames) == 0 && len(leaf.IPAddresses) == 0 && len(leaf.URIs) == 0 && len(leaf.EmailAddresses) == 0
+	if errors.As(err, &hostErr) && noSAN && cs.ServerName != "" && strings.EqualFold(leaf.Subject.CommonName, cs.ServerName) {
+		opts.DNSName = ""
+		_, err = leaf.Verify(opts)
+	}
+	return err
 }
 
 var (
