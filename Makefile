@@ -30,9 +30,11 @@ $(ADDON)/gowebsocket.gdextension: demo.gdextension
 	cp $< $@
 
 # Template (export) builds of Godot load the extensions listed here.
+# (An empty script class cache keeps the engine from complaining it has none.)
 project/.godot/extension_list.cfg:
 	@mkdir -p project/.godot
 	echo "res://addons/gowebsocket/gowebsocket.gdextension" > $@
+	test -f project/.godot/global_script_class_cache.cfg || echo "list=[]" > project/.godot/global_script_class_cache.cfg
 
 test: all go-test library-test windows-check engine-test
 

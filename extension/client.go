@@ -34,7 +34,7 @@ func (c *wsClient) connect(url string, protocols, headerLines []string) int64 {
 	if err != nil {
 		return fail(method, err.Error(), errInvalidParameter)
 	}
-	opts, err := c.options(false)
+	opts, err := c.options(false, url)
 	if err != nil {
 		return fail(method, err.Error(), errInvalidParameter)
 	}

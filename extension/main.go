@@ -28,6 +28,7 @@ func register() {
 	registerPeerClass()
 	registerClientClass()
 	registerServerClass()
+	registerPanicProbe()
 }
 
 func unregister() {}

@@ -39,7 +39,7 @@ func (s *wsServer) listen(port int64, protocols []string, bind string) int64 {
 	if port < 0 || port > 65535 {
 		return fail(method, fmt.Sprintf("port %d is not in 0..65535", port), errInvalidParameter)
 	}
-	opts, err := s.options(true)
+	opts, err := s.options(true, "")
 	if err != nil {
 		return fail(method, err.Error(), errInvalidParameter)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -66,8 +67,9 @@ func (s *settings) release() {
 func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
 
 // options turns the settings into peer options (TLS from Godot's
-// X509Certificate / CryptoKey through their PEM text).
-func (s *settings) options(server bool) (peer.Options, error) {
+// X509Certificate / CryptoKey through their PEM text). A client passes the
+// URL it will connect to: its host is what the server certificate must name.
+func (s *settings) options(server bool, rawURL string) (peer.Options, error) {
 	o := peer.Options{
 		HandshakeTimeout:   seconds(s.handshakeTimeout),
 		InboundBufferSize:  int(s.inboundBufferSize),
@@ -105,30 +107,37 @@ func (s *settings) options(server bool) (peer.Options, error) {
 			// Verified in verifyTrusted instead, which also accepts the
 			// certificates Godot's Crypto.generate_self_signed_certificate makes.
 			o.TLS.InsecureSkipVerify = true
-			o.TLS.VerifyConnection = func(cs tls.ConnectionState) error { return verifyTrusted(cs, pool) }
+			host := ""
+			if u, err := url.Parse(rawURL); err == nil {
+				host = u.Hostname()
+			}
+			o.TLS.VerifyConnection = func(cs tls.ConnectionState) error { return verifyTrusted(cs, pool, host) }
 		}
 	}
 	return o, nil
 }
 
 // verifyTrusted checks the server's chain against the trusted certificate and
-// its host name. Certificates made by Godot (mbedtls) carry the host only in
+// the host name (or IP address) the client connected to. Certificates made by Godot (mbedtls) carry the host only in
 // the subject common name, without subjectAltName; Go ignores common names, so
 // for a leaf without any SAN the common name is compared instead, as Godot's
 // own TLS does.
-func verifyTrusted(cs tls.ConnectionState, roots *x509.CertPool) error {
+func verifyTrusted(cs tls.ConnectionState, roots *x509.CertPool, host string) error {
 	if len(cs.PeerCertificates) == 0 {
 		return errors.New("tls: server sent no certificate")
 	}
 	leaf := cs.PeerCertificates[0]
-	opts := x509.VerifyOptions{Roots: roots, Intermediates: x509.NewCertPool(), DNSName: cs.ServerName}
+	opts := x509.VerifyOptions{Roots: roots, Intermediates: x509.NewCertPool(), DNSName: host}
 	for _, c := range cs.PeerCertificates[1:] {
 		opts.Intermediates.AddCert(c)
 	}
 	_, err := leaf.Verify(opts)
 	var hostErr x509.HostnameError
 	noSAN := len(leaf.DNSNames) == 0 && len(leaf.IPAddresses) == 0 && len(leaf.URIs) == 0 && len(leaf.EmailAddresses) == 0
-	if errors.As(err, &hostErr) && noSAN && cs.ServerName != "" && strings.EqualFold(leaf.Subject.CommonName, cs.ServerName) {
+	if host == "" {
+		return errors.New("tls: no host name to verify the certificate against")
+	}
+	if errors.As(err, &hostErr) && noSAN && strings.EqualFold(leaf.Subject.CommonName, host) {
 		opts.DNSName = ""
 		_, err = leaf.Verify(opts)
 	}

@@ -56,15 +56,17 @@ func TestVerifyTrustedCommonNameFallback(t *testing.T) {
 		{"common name differs", godotStyle, pool(godotStyle), "evil.example", false},
 		{"SAN present: common name ignored", withSAN, pool(withSAN), "localhost", false},
 		{"SAN matches", withSAN, pool(withSAN), "game.example", true},
+		{"IP address against a name-only certificate", godotStyle, pool(godotStyle), "127.0.0.1", false},
+		{"no host to check", godotStyle, pool(godotStyle), "", false},
 		{"not the trusted certificate", stranger, pool(godotStyle), "localhost", false},
 	}
 	for _, tc := range cases {
-		err := verifyTrusted(tls.ConnectionState{PeerCertificates: []*x509.Certificate{tc.leaf}, ServerName: tc.server}, tc.roots)
+		err := verifyTrusted(tls.ConnectionState{PeerCertificates: []*x509.Certificate{tc.leaf}}, tc.roots, tc.server)
 		if (err == nil) != tc.ok {
 			t.Errorf("%s: verifyTrusted = %v, want ok=%v", tc.name, err, tc.ok)
 		}
 	}
-	if verifyTrusted(tls.ConnectionState{ServerName: "localhost"}, pool(godotStyle)) == nil {
+	if verifyTrusted(tls.ConnectionState{}, pool(godotStyle), "localhost") == nil {
 		t.Error("no certificate must not verify")
 	}
 }

@@ -53,7 +53,7 @@ func test_properties_defaults_and_set() -> bool:
 	s.allowed_origins = PackedStringArray(["https://game.example"])
 	eq(s.max_connections, 7, "max_connections set")
 	eq(s.allowed_origins, PackedStringArray(["https://game.example"]), "allowed_origins set")
-	eq(s.tls_certificate, null, "tls_certificate default")
+	check(s.tls_certificate == null, "tls_certificate default must be null")
 	var cert := X509Certificate.new()
 	s.tls_certificate = cert
 	check(s.tls_certificate == cert, "tls_certificate did not keep the object")
@@ -173,13 +173,12 @@ func test_two_thousand_ordered_messages_both_ways() -> bool:
 	const N := 2000
 	var got_s := []
 	var got_c := []
-	var sent_c := 0
-	var sent_s := 0
+	var sent := [0, 0]  # client, server (an Array: lambdas capture ints by value)
 	var ok := pump(func():
-		while sent_c < N and cp.send_text(str(sent_c)) == OK:
-			sent_c += 1
-		while sent_s < N and sp.put_packet(var_to_bytes(sent_s)) == OK:
-			sent_s += 1
+		while sent[0] < N and cp.send_text(str(sent[0])) == OK:
+			sent[0] += 1
+		while sent[1] < N and sp.put_packet(var_to_bytes(sent[1])) == OK:
+			sent[1] += 1
 		while sp.get_available_packet_count() > 0:
 			got_s.append(int(sp.get_packet().get_string_from_utf8()))
 		while cp.get_available_packet_count() > 0:
@@ -260,7 +259,7 @@ func test_server_initiated_close_with_code_and_reason() -> bool:
 	eq(cp.get_close_code(), 4002, "client close code")
 	eq(cp.get_close_reason(), "server says bye", "client close reason")
 	eq(s.disconnect_peer(pair[1]), ERR_DOES_NOT_EXIST, "disconnect unknown peer")
-	eq(s.get_peer(987654), null, "get_peer unknown id")
+	check(s.get_peer(987654) == null, "get_peer of an unknown id must be null")
 	return true
 
 
@@ -295,6 +294,20 @@ func test_wrong_calls_return_errors_not_crashes() -> bool:
 	eq(s.broadcast(PackedByteArray([1])), ERR_UNCONFIGURED, "broadcast after stop")
 	eq(s.get_peer_ids(), PackedInt32Array(), "no peers after stop")
 	eq(c.disconnect_from_host(), ERR_UNCONFIGURED, "disconnect before connect")
-	eq(c.get_peer(2), null, "client has only peer 1")
+	check(c.get_peer(2) == null, "client has only peer 1")
 	eq(s.set_extra_headers(PackedStringArray(["bad header"])), ERR_INVALID_PARAMETER, "malformed extra header")
+	return true
+
+
+func test_go_panic_does_not_cross_into_the_engine() -> bool:
+	# run.sh starts the engine with GOWS_TEST_PANIC=1, which registers a class
+	# whose methods panic on purpose.
+	if not check(ClassDB.class_exists("GoWebSocketPanicProbe"), "GoWebSocketPanicProbe missing: run through tests/run.sh (GOWS_TEST_PANIC=1)"):
+		return false
+	var probe = ClassDB.instantiate("GoWebSocketPanicProbe")
+	eq(probe.panic_now(), 0, "a panicking method returns the zero value")
+	probe.nil_map_write()
+	eq(probe.still_alive(), 42, "the engine and the library keep working after panics")
+	var s := new_server()
+	eq(s.is_listening(), true, "the real classes keep working after panics")
 	return true

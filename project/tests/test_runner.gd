@@ -7,6 +7,7 @@ extends SceneTree
 const SUITES := [
 	"res://tests/test_api.gd",
 	"res://tests/test_interop.gd",
+	"res://tests/test_features.gd",
 ]
 
 
