@@ -110,6 +110,9 @@ type Conn struct {
 	outCount    atomic.Int64
 	wake        chan struct{}
 	pingDue     atomic.Bool
+	writeMu     sync.Mutex // held while writing data: the writer goroutine or Poll's flushDirect
+	wspare      []outMsg   // spare queue, guarded by writeMu
+	dirty       bool       // caller thread: listed in hub.dirty
 
 	// ending
 	dead       chan struct{} // closed by abort
@@ -313,9 +316,20 @@ func (c *Conn) Send(data []byte, mode WriteMode) error {
 	c.outBytes.Add(n)
 	c.outCount.Add(1)
 	c.outMu.Lock()
+	wasEmpty := len(c.outQ) == 0
 	c.outQ = append(c.outQ, outMsg{b: b, text: text})
 	c.outMu.Unlock()
-	c.signal()
+	if !c.dirty {
+		c.dirty = true
+		c.hub.dirty = append(c.hub.dirty, c)
+	}
+	// The next Poll writes small amounts directly; the waker wakes the
+	// writer goroutine if no Poll comes soon (see waker).
+	if wasEmpty {
+		c.hub.wakeWriter(c)
+	} else if c.outBytes.Load() > directMaxBytes || c.outCount.Load() > directMaxCount {
+		c.signal()
+	}
 	return nil
 }
 
@@ -608,11 +622,10 @@ func (c *Conn) writeLoop() {
 		sentClose    bool
 		readerExited bool
 		readerDone   = c.readerDone
-		spare        []outMsg
 	)
 	for {
 		if !sentClose {
-			if spare, err = c.flushOut(spare); err != nil {
+			if err = c.flushOut(); err != nil {
 				break
 			}
 			if c.pingDue.Swap(false) {
@@ -637,7 +650,7 @@ func (c *Conn) writeLoop() {
 			local, code, reason := c.localClose, c.closeCode, c.closeReason
 			c.outMu.Unlock()
 			if local {
-				if spare, err = c.flushOut(spare); err != nil {
+				if err = c.flushOut(); err != nil {
 					break
 				}
 				if err = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason),
@@ -664,49 +677,93 @@ func (c *Conn) writeLoop() {
 	c.finish(err, sentClose)
 }
 
-// flushOut writes every queued message, batching them into as few socket
-// writes as possible.
-func (c *Conn) flushOut(spare []outMsg) ([]outMsg, error) {
+// flushOut writes every queued message (and whatever flushDirect left
+// unwritten), batching them into as few socket writes as possible.
+func (c *Conn) flushOut() error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	cc := c.cc.Load()
 	for {
-		c.outMu.Lock()
-		q := c.outQ
-		if len(q) == 0 {
-			c.outMu.Unlock()
-			return spare, nil
-		}
-		c.outQ = spare
-		c.outMu.Unlock()
-		cc := c.cc.Load()
+		q := c.takeOut()
 		cc.beginBatch()
-		var err error
-		for i := range q {
-			m := q[i]
-			n := int64(len(*m.b))
-			if err == nil {
-				mt := websocket.BinaryMessage
-				if m.text {
-					mt = websocket.TextMessage
-				}
-				if err = c.ws.WriteMessage(mt, *m.b); err == nil {
-					c.msgsOut.Add(1)
-					c.bytesOut.Add(n)
-				}
-			}
-			c.outBytes.Add(-n)
-			c.outCount.Add(-1)
-			putBuf(m.b)
-			q[i] = outMsg{}
-		}
+		err := c.writeMessages(q)
 		if e := cc.endBatch(); err == nil {
 			err = e
 		}
-		spare = q[:0]
-		if err != nil {
-			return spare, err
+		if err != nil || len(q) == 0 {
+			return err
 		}
 	}
 }
 
+// takeOut swaps the outbound queue for the spare one (writeMu held).
+func (c *Conn) takeOut() []outMsg {
+	c.outMu.Lock()
+	q := c.outQ
+	c.outQ = c.wspare
+	c.outMu.Unlock()
+	c.wspare = nil
+	return q
+}
+
+// writeMessages hands q's messages to gorilla inside a batch, frees them and
+// keeps q as the spare queue (writeMu held).
+func (c *Conn) writeMessages(q []outMsg) error {
+	var err error
+	for i := range q {
+		m := q[i]
+		n := int64(len(*m.b))
+		if err == nil {
+			mt := websocket.BinaryMessage
+			if m.text {
+				mt = websocket.TextMessage
+			}
+			if err = c.ws.WriteMessage(mt, *m.b); err == nil {
+				c.msgsOut.Add(1)
+				c.bytesOut.Add(n)
+			}
+		}
+		c.outBytes.Add(-n)
+		c.outCount.Add(-1)
+		putBuf(m.b)
+		q[i] = outMsg{}
+	}
+	c.wspare = q[:0]
+	return err
+}
+
+// Direct flushes are for small amounts: what fits one batch buffer without
+// a blocking write. More than that is the writer goroutine's job.
+const (
+	directMaxBytes = 16 << 10
+	directMaxCount = 256
+)
+
+// flushDirect writes the queued messages from the caller thread (Poll) with
+// one non-blocking write, when the writer goroutine is not writing. Waking
+// the writer goroutine from a thread that keeps running (a game loop) costs
+// tens of microseconds of scheduling latency; writing here costs one
+// syscall. What the socket does not take, the writer finishes.
+func (c *Conn) flushDirect() {
+	c.dirty = false
+	cc := c.cc.Load()
+	if cc == nil || cc.raw == nil || c.outBytes.Load() > directMaxBytes || c.outCount.Load() > directMaxCount ||
+		!c.writeMu.TryLock() {
+		return // the writer goroutine (already signalled by Send) does it
+	}
+	defer c.writeMu.Unlock()
+	q := c.takeOut()
+	if len(q) == 0 {
+		c.wspare = q
+		return
+	}
+	cc.beginBatch()
+	err := c.writeMessages(q)
+	pending, e := cc.endBatchTry()
+	if pending || err != nil || e != nil {
+		c.signal() // the writer writes the rest, or notices the error
+	}
+}
 func (c *Conn) finish(err error, sentClose bool) {
 	if c.lingering.Load() {
 		<-c.readerDone

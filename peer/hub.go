@@ -22,6 +22,10 @@ type hub struct {
 	q     []item
 	spare []item // caller thread (Poll) only
 
+	dirty []*Conn // caller thread: connections Send queued to since the last Poll
+
+	wk waker
+
 	regMu sync.Mutex
 	live  map[*Conn]struct{}
 
@@ -32,6 +36,93 @@ func (h *hub) push(it item) {
 	h.mu.Lock()
 	h.q = append(h.q, it)
 	h.mu.Unlock()
+}
+
+// waker wakes writer goroutines late, for data no Poll wrote out.
+//
+// Send does not wake the writer goroutine itself: a goroutine readied by a
+// thread that keeps running (a game loop calling into Go many times per
+// frame) waits in that thread's run-next slot until another thread steals
+// it, and the runtime backs off with usleep(3) before stealing it — about
+// 75 µs with Linux's default 50 µs timer slack — during which that thread
+// does not poll the network either, so every message pays it twice per round
+// trip. Instead the next Poll writes small amounts directly (flushDirect), and
+// this timer wakes the writers of whatever is still queued wakeDelay after a
+// Send, for callers that do not poll again soon.
+type waker struct {
+	mu      sync.Mutex
+	pending []*Conn
+	spare   []*Conn
+	timer   *time.Timer
+	armed   bool
+	closed  bool // during hub.wait: wake directly
+}
+
+const wakeDelay = 500 * time.Microsecond
+
+// wakeWriter makes sure c's writer goroutine looks at its queue within
+// wakeDelay unless a Poll writes it out first (caller thread).
+func (h *hub) wakeWriter(c *Conn) {
+	k := &h.wk
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed {
+		c.signal()
+		return
+	}
+	k.pending = append(k.pending, c)
+	if !k.armed {
+		k.armed = true
+		if k.timer == nil {
+			k.timer = time.AfterFunc(wakeDelay, h.wakeLate)
+		} else {
+			k.timer.Reset(wakeDelay)
+		}
+	}
+}
+
+func (h *hub) wakeLate() {
+	k := &h.wk
+	k.mu.Lock()
+	batch := k.pending
+	k.pending, k.spare = k.spare[:0], nil
+	k.armed = false
+	k.mu.Unlock()
+	for i, c := range batch {
+		if c.outCount.Load() > 0 {
+			c.signal()
+		}
+		batch[i] = nil
+	}
+	k.mu.Lock()
+	k.spare = batch[:0]
+	k.mu.Unlock()
+}
+
+// stopWaker wakes every pending writer now (before waiting for every
+// goroutine); until the wait is over, wakeWriter wakes writers directly.
+func (h *hub) stopWaker() {
+	k := &h.wk
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.closed = true
+	if k.timer != nil {
+		k.timer.Stop()
+	}
+	k.armed = false
+	for _, c := range k.pending {
+		c.signal()
+	}
+	k.pending = k.pending[:0]
+}
+
+// flushDirty writes out what Send queued since the last Poll (caller thread).
+func (h *hub) flushDirty() {
+	for i, c := range h.dirty {
+		c.flushDirect()
+		h.dirty[i] = nil
+	}
+	h.dirty = h.dirty[:0]
 }
 
 // take swaps the queue out; give it back with release after processing.
@@ -77,6 +168,12 @@ func (h *hub) liveConns() []*Conn {
 // wait waits for every goroutine; after grace it aborts every live
 // connection (which makes the rest end promptly) and waits again.
 func (h *hub) wait(grace time.Duration) {
+	h.stopWaker()
+	defer func() {
+		h.wk.mu.Lock()
+		h.wk.closed = false
+		h.wk.mu.Unlock()
+	}()
 	done := make(chan struct{})
 	go func() {
 		h.wg.Wait()

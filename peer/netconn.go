@@ -1,10 +1,12 @@
 package peer
 
 import (
+	"errors"
 	"math/bits"
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -25,9 +27,11 @@ type countingConn struct {
 	in, out     atomic.Int64
 	established atomic.Bool
 
+	raw syscall.RawConn // for endBatchTry; nil when the conn has no file descriptor
+
 	mu       sync.Mutex // guards the fields below and serializes writes
 	batching bool
-	buf      *[]byte
+	buf      *[]byte // batched bytes not yet written (after endBatchTry: the unwritten rest)
 	werr     error
 }
 
@@ -37,7 +41,11 @@ func newCountingConn(nc net.Conn, noDelay *bool) *countingConn {
 			_ = t.SetNoDelay(*noDelay)
 		}
 	}
-	return &countingConn{Conn: nc}
+	c := &countingConn{Conn: nc}
+	if sc, ok := nc.(syscall.Conn); ok {
+		c.raw, _ = sc.SyscallConn()
+	}
+	return c
 }
 
 func (c *countingConn) Read(p []byte) (int, error) {
@@ -94,21 +102,69 @@ func (c *countingConn) beginBatch() {
 	c.mu.Unlock()
 }
 
-// endBatch writes out what the batch buffered.
+// endBatch writes out what the batch buffered (and any rest an earlier
+// endBatchTry left).
 func (c *countingConn) endBatch() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.batching = false
 	err := c.flushLocked()
+	c.dropBuf()
+	if err == nil {
+		err = c.werr
+	}
+	return err
+}
+
+// endBatchTry ends a batch with one non-blocking write: what the socket does
+// not take stays buffered, and pending reports it (a later Write or endBatch
+// writes it first). Used from the caller thread, which must never block.
+func (c *countingConn) endBatchTry() (pending bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.batching = false
+	if c.werr != nil {
+		return false, c.werr
+	}
+	if c.buf == nil || len(*c.buf) == 0 {
+		c.dropBuf()
+		return false, nil
+	}
+	b := *c.buf
+	var n int
+	var werr error
+	if err := c.raw.Write(func(fd uintptr) bool {
+		n, werr = syscall.Write(int(fd), b)
+		return true // one attempt, never wait for the socket
+	}); err != nil {
+		werr = err
+	}
+	if n < 0 {
+		n = 0
+	}
+	if errors.Is(werr, syscall.EAGAIN) || errors.Is(werr, syscall.EINTR) {
+		werr = nil
+	}
+	c.out.Add(int64(n))
+	if werr != nil {
+		c.werr = werr
+		c.dropBuf()
+		return false, werr
+	}
+	if n == len(b) {
+		c.dropBuf()
+		return false, nil
+	}
+	*c.buf = b[:copy(b, b[n:])]
+	return true, nil
+}
+
+func (c *countingConn) dropBuf() {
 	if c.buf != nil {
 		*c.buf = (*c.buf)[:0]
 		batchPool.Put(c.buf)
 		c.buf = nil
 	}
-	if err == nil {
-		err = c.werr
-	}
-	return err
 }
 
 func (c *countingConn) SetWriteDeadline(t time.Time) error {

@@ -215,6 +215,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Poll appends the waiting events to dst and returns it.
 func (s *Server) Poll(dst []Event) []Event {
+	s.hub.flushDirty()
 	q := s.hub.take()
 	for i := range q {
 		ev := q[i].apply()

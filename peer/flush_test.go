@@ -1,0 +1,46 @@
+package peer
+
+import (
+	"testing"
+	"time"
+)
+
+// Poll writes what Send queued with one non-blocking write on the caller
+// thread: the bytes are on the wire when Poll returns.
+func TestPollWritesQueuedMessagesDirectly(t *testing.T) {
+	r := newRig(t, Options{}, Options{})
+	before := r.cc.Stats().WireBytesOut
+	for i := 0; i < 10; i++ {
+		if err := r.cc.Send(make([]byte, 100), WriteBinary); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.cp.step()
+	// 10 frames of 100 bytes: 2-byte header + 4-byte mask each.
+	if got := r.cc.Stats().WireBytesOut - before; got < 10*106 {
+		t.Fatalf("after Poll %d bytes were written, want at least %d", got, 10*106)
+	}
+	if n := r.cc.BufferedAmount(); n != 0 {
+		t.Fatalf("BufferedAmount after Poll = %d", n)
+	}
+	r.until("10 messages", func() bool { return r.sc.Available() == 10 })
+}
+
+// Without a Poll on the sending side, messages still go out promptly (the
+// waker wakes the writer goroutine), small or large.
+func TestSendWithoutPollIsDelivered(t *testing.T) {
+	r := newRig(t, Options{}, Options{})
+	for _, size := range []int{10, 64 << 10} {
+		start := time.Now()
+		if err := r.cc.Send(make([]byte, size), WriteBinary); err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, "delivery without a client Poll", r.sp.step, func() bool { return r.sc.Available() == 1 })
+		if m, _ := r.sc.Read(); len(m.Data) != size {
+			t.Fatalf("got %d bytes, want %d", len(m.Data), size)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("a %d-byte message took %v without a Poll", size, d)
+		}
+	}
+}
