@@ -42,7 +42,7 @@ func newCountingConn(nc net.Conn, noDelay *bool) *countingConn {
 		}
 	}
 	c := &countingConn{Conn: nc}
-	if sc, ok := nc.(syscall.Conn); ok {
+	if sc, ok := nc.(syscall.Conn); ok && directWrites {
 		c.raw, _ = sc.SyscallConn()
 	}
 	return c
@@ -134,7 +134,7 @@ func (c *countingConn) endBatchTry() (pending bool, err error) {
 	var n int
 	var werr error
 	if err := c.raw.Write(func(fd uintptr) bool {
-		n, werr = syscall.Write(int(fd), b)
+		n, werr = rawWrite(fd, b)
 		return true // one attempt, never wait for the socket
 	}); err != nil {
 		werr = err
