@@ -319,15 +319,18 @@ func (c *Conn) Send(data []byte, mode WriteMode) error {
 	wasEmpty := len(c.outQ) == 0
 	c.outQ = append(c.outQ, outMsg{b: b, text: text})
 	c.outMu.Unlock()
-	if !c.dirty {
+	// The next Poll writes small amounts directly; the waker wakes the
+	// writer goroutine if no Poll comes soon (see waker). Where Poll cannot
+	// write, or there is more than it writes, the writer is woken at once.
+	direct := c.cc.Load().raw != nil
+	if direct && !c.dirty {
 		c.dirty = true
 		c.hub.dirty = append(c.hub.dirty, c)
 	}
-	// The next Poll writes small amounts directly; the waker wakes the
-	// writer goroutine if no Poll comes soon (see waker).
-	if wasEmpty {
+	switch {
+	case wasEmpty && direct:
 		c.hub.wakeWriter(c)
-	} else if c.outBytes.Load() > directMaxBytes || c.outCount.Load() > directMaxCount {
+	case wasEmpty, c.outBytes.Load() > directMaxBytes, c.outCount.Load() > directMaxCount:
 		c.signal()
 	}
 	return nil
