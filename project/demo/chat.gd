@@ -3,7 +3,7 @@ extends Control
 ## The server relays every message to every client; each client shows what
 ## it receives. Type in the box and press Send (or Enter) to talk as "you".
 
-@onready var log_view: RichTextLabel = $VBox/Log
+@onready var log_view: Label = $VBox/Log
 @onready var input: LineEdit = $VBox/HBox/Input
 
 var server := GoWebSocketServer.new()
@@ -65,7 +65,7 @@ func _send_typed() -> void:
 func _show(line: String) -> void:
 	print(line)
 	if log_view:
-		log_view.append_text(line + "\n")
+		log_view.text += line + "\n"
 
 
 func _exit_tree() -> void:

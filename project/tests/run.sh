@@ -26,6 +26,14 @@ if [ -n "$problems" ]; then
 	echo "engine reported problems:"; echo "$problems" | head -20
 	rc=1
 fi
+# The chat demo, headless for 300 frames: both clients' greetings must come back.
+demo=$(timeout 60 "$godot" --headless --path "$here" res://demo/chat.tscn --quit-after 300 2>&1)
+if echo "$demo" | grep -q '^you: hello!' && echo "$demo" | grep -q '^bot: hello!' && ! echo "$demo" | grep -q 'SCRIPT ERROR'; then
+	echo "PASS chat demo (server relayed both greetings)"
+else
+	echo "FAIL chat demo:"; echo "$demo" | tail -n 20
+	rc=1
+fi
 if ! grep -qE '^[0-9]+ passed, 0 failed' "$log"; then
 	echo "engine tests did not all pass (exit $rc); full log:"; tail -n 60 "$log"
 	rc=1
