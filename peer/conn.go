@@ -612,6 +612,12 @@ func (c *Conn) linger() {
 	c.lingering.Store(true)
 	c.startCloseTimer()
 	nc := c.ws.NetConn()
+	// Our close frame is out: send FIN so the peer ends too, and drain what
+	// it still sends (closing with unread data would reset the connection
+	// and could destroy the close frame before the peer reads it).
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
 	_ = nc.SetReadDeadline(time.Now().Add(min(c.lim.closeTO, 2*time.Second)))
 	_, _ = io.Copy(io.Discard, nc)
 }

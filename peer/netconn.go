@@ -48,6 +48,17 @@ func newCountingConn(nc net.Conn, noDelay *bool) *countingConn {
 	return c
 }
 
+// CloseWrite half-closes the TCP connection (FIN), after pending bytes.
+func (c *countingConn) CloseWrite() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_ = c.flushLocked()
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 func (c *countingConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.in.Add(int64(n))
