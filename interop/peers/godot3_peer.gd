@@ -1,0 +1,94 @@
+extends SceneTree
+# An echo peer built on Godot 3's own WebSocketClient / WebSocketServer,
+# driven by text commands (see interop_test.go). Environment: GD_MODE=server
+# with GD_ARG=<port>, or GD_MODE=client with GD_ARG=<url>. It prints "PORT",
+# "OPEN", "CLOSED <code> <reason>" (the other side's close) and "ENDED <clean>".
+
+var server := WebSocketServer.new()
+var client := WebSocketClient.new()
+var mode := ""
+
+
+func _init():
+	mode = OS.get_environment("GD_MODE")
+	var arg := OS.get_environment("GD_ARG")
+	if mode == "server":
+		server.connect("data_received", self, "_on_server_data")
+		server.connect("client_close_request", self, "_on_client_close_request")
+		server.connect("client_disconnected", self, "_on_client_disconnected")
+		if server.listen(int(arg)) != OK:
+			print("ERROR listen")
+			quit()
+			return
+		print("PORT %d" % int(arg))
+	else:
+		client.connect("connection_established", self, "_on_open")
+		client.connect("connection_error", self, "_on_error")
+		client.connect("data_received", self, "_on_client_data")
+		client.connect("server_close_request", self, "_on_server_close_request")
+		client.connect("connection_closed", self, "_on_closed")
+		if client.connect_to_url(arg) != OK:
+			print("ERROR connect")
+			quit()
+
+
+func _idle(_delta):
+	if mode == "server":
+		server.poll()
+	else:
+		client.poll()
+	return false
+
+
+func _echo(p: WebSocketPeer, id: int) -> void:
+	var data := p.get_packet()
+	var text := p.was_string_packet()
+	if text:
+		var s := data.get_string_from_utf8()
+		if s.begins_with("cmd:close:"):
+			var parts := s.split(":", true, 3)
+			if mode == "server":
+				server.disconnect_peer(id, int(parts[2]), parts[3])
+			else:
+				client.disconnect_from_host(int(parts[2]), parts[3])
+			return
+	p.set_write_mode(WebSocketPeer.WRITE_MODE_TEXT if text else WebSocketPeer.WRITE_MODE_BINARY)
+	p.put_packet(data)
+
+
+func _on_server_data(id: int) -> void:
+	var p := server.get_peer(id)
+	while p.get_available_packet_count() > 0:
+		_echo(p, id)
+
+
+func _on_client_data() -> void:
+	var p := client.get_peer(1)
+	while p.get_available_packet_count() > 0:
+		_echo(p, 1)
+
+
+func _on_open(_protocol: String) -> void:
+	print("OPEN")
+
+
+func _on_error() -> void:
+	print("ERROR connection")
+	quit()
+
+
+func _on_client_close_request(_id: int, code: int, reason: String) -> void:
+	print("CLOSED %d %s" % [code, reason])
+
+
+func _on_server_close_request(code: int, reason: String) -> void:
+	print("CLOSED %d %s" % [code, reason])
+
+
+func _on_client_disconnected(_id: int, clean: bool) -> void:
+	print("ENDED %s" % clean)
+
+
+func _on_closed(clean: bool) -> void:
+	print("ENDED %s" % clean)
+	quit()
