@@ -499,21 +499,33 @@ func (c *Conn) onPong(data string) error {
 
 // reader goroutine
 
+// Readers read messages into a pooled scratch buffer (taken only while a
+// message arrives, so idle connections hold none): messages up to
+// scratchSize cost one allocation of their own size.
+const scratchSize = 64 << 10
+
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, scratchSize); return &b }}
+
 func (c *Conn) readLoop() {
 	defer c.hub.wg.Done()
 	defer close(c.readerDone)
 	ws := c.ws
-	var scratch []byte
 	for {
 		mt, r, err := ws.NextReader()
 		if err != nil {
 			c.readFailed(err)
 			return
 		}
-		buf := scratch[:0]
+		// Small messages are read into the scratch buffer and copied
+		// out at their exact size; a message outgrowing it continues in a
+		// buffer of its own, doubled as needed, which is handed over as is.
+		sp := scratchPool.Get().(*[]byte)
+		buf := (*sp)[:0]
 		for {
 			if len(buf) == cap(buf) {
-				buf = append(buf, 0)[:len(buf)]
+				nb := make([]byte, len(buf), max(2*cap(buf), scratchSize))
+				copy(nb, buf)
+				buf = nb
 			}
 			n, err := r.Read(buf[len(buf):cap(buf)])
 			buf = buf[:len(buf)+n]
@@ -521,13 +533,12 @@ func (c *Conn) readLoop() {
 				break
 			}
 			if err != nil {
+				scratchPool.Put(sp)
 				c.readFailed(err)
 				return
 			}
 		}
-		if cap(buf) <= 64<<10 {
-			scratch = buf
-		}
+		own := cap(buf) > scratchSize
 		text := mt == websocket.TextMessage
 		if text && !utf8.Valid(buf) {
 			c.phase.Store(phClosing)
@@ -539,10 +550,14 @@ func (c *Conn) readLoop() {
 			return
 		}
 		var data []byte
-		if len(buf) > 0 {
+		switch {
+		case own:
+			data = buf
+		case len(buf) > 0:
 			data = make([]byte, len(buf))
 			copy(data, buf)
 		}
+		scratchPool.Put(sp)
 		n := int64(len(data))
 		drop := false
 		for {

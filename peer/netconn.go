@@ -27,7 +27,10 @@ type countingConn struct {
 	in, out     atomic.Int64
 	established atomic.Bool
 
-	raw syscall.RawConn // for endBatchTry; nil when the conn has no file descriptor
+	raw      syscall.RawConn // for endBatchTry; nil when the conn has no file descriptor
+	tryWrite func(fd uintptr) bool
+	tryN     int // tryWrite's result (guarded by mu)
+	tryErr   error
 
 	mu       sync.Mutex // guards the fields below and serializes writes
 	batching bool
@@ -142,14 +145,17 @@ func (c *countingConn) endBatchTry() (pending bool, err error) {
 		return false, nil
 	}
 	b := *c.buf
-	var n int
-	var werr error
-	if err := c.raw.Write(func(fd uintptr) bool {
-		n, werr = rawWrite(fd, b)
-		return true // one attempt, never wait for the socket
-	}); err != nil {
-		werr = err
+	if c.tryWrite == nil {
+		c.tryWrite = func(fd uintptr) bool {
+			c.tryN, c.tryErr = rawWrite(fd, *c.buf)
+			return true // one attempt, never wait for the socket
+		}
 	}
+	c.tryN, c.tryErr = 0, nil
+	if err := c.raw.Write(c.tryWrite); err != nil {
+		c.tryErr = err
+	}
+	n, werr := c.tryN, c.tryErr
 	if n < 0 {
 		n = 0
 	}
