@@ -1,10 +1,13 @@
 package peer
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"runtime"
 	"sort"
 	"strconv"
@@ -197,7 +200,7 @@ func TestServerScale(t *testing.T) {
 	if os.Getenv("GOWS_SCALE") != "1" {
 		t.Skip("set GOWS_SCALE=1 to measure 1,000 and 10,000 connections")
 	}
-	raiseFileLimit(t, 25000)
+	raiseFileLimit(t, 12000)
 	for _, n := range []int{1000, 10000} {
 		t.Run(strconv.Itoa(n), func(t *testing.T) { scaleRun(t, n) })
 	}
@@ -234,27 +237,40 @@ func memNow() (rss, goMem uint64) {
 	return
 }
 
-// rawClients opens n minimal raw WebSocket clients: a socket each, no
-// goroutines, so nearly all the memory measured is the server's.
-func rawClients(t *testing.T, port, n int) []net.Conn {
-	conns := make([]net.Conn, 0, n)
+// rawClientProcess (GOWS_RAW_CLIENTS=port:n) opens n minimal raw WebSocket
+// clients, prints READY, and holds them until stdin closes. Running them in
+// their own process keeps their sockets and memory out of the measurement
+// (and under each process's file limit).
+func rawClientProcess(spec string) {
+	port, n, _ := strings.Cut(spec, ":")
+	count, _ := strconv.Atoi(n)
 	req := []byte("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + testKey + "\r\nSec-WebSocket-Version: 13\r\n\r\n")
 	buf := make([]byte, 512)
-	for i := 0; i < n; i++ {
-		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	conns := make([]net.Conn, 0, count)
+	for i := 0; i < count; i++ {
+		c, err := net.Dial("tcp", "127.0.0.1:"+port)
+		if err == nil {
+			_, err = c.Write(req)
+		}
+		if err == nil {
+			_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+			var k int
+			k, err = c.Read(buf)
+			if err == nil && !strings.HasPrefix(string(buf[:k]), "HTTP/1.1 101") {
+				err = fmt.Errorf("%q", buf[:k])
+			}
+		}
 		if err != nil {
-			t.Fatalf("dial %d: %v", i, err)
+			fmt.Printf("FAIL %d: %v\n", i, err)
+			os.Exit(1)
 		}
 		conns = append(conns, c)
-		if _, err := c.Write(req); err != nil {
-			t.Fatal(err)
-		}
-		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		if k, err := c.Read(buf); err != nil || !strings.HasPrefix(string(buf[:k]), "HTTP/1.1 101") {
-			t.Fatalf("upgrade %d: %v %q", i, err, buf[:k])
-		}
 	}
-	return conns
+	fmt.Println("READY")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	for _, c := range conns {
+		c.Close()
+	}
 }
 
 func scaleRun(t *testing.T, n int) {
@@ -265,12 +281,27 @@ func scaleRun(t *testing.T, n int) {
 	defer srv.Stop()
 	var evs []Event
 	rss0, go0 := memNow()
-	conns := rawClients(t, srv.Port(), n)
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
+	cmd := exec.Command(os.Args[0], "-test.run", "^$")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("GOWS_RAW_CLIENTS=%d:%d", srv.Port(), n))
+	stdin, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stdin.Close(); _ = cmd.Wait() }()
+	ready := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		ready <- line
 	}()
+	accepted := time.Now().Add(120 * time.Second)
+	for len(srv.peers) < n && time.Now().Before(accepted) {
+		evs = srv.Poll(evs[:0])
+		time.Sleep(time.Millisecond)
+	}
+	if line := <-ready; !strings.HasPrefix(line, "READY") {
+		t.Fatalf("client process: %s", line)
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	for len(srv.peers) < n && time.Now().Before(deadline) {
 		evs = srv.Poll(evs[:0])
@@ -291,7 +322,7 @@ func scaleRun(t *testing.T, n int) {
 	idle := time.Since(start) / polls
 	perRSS := float64(rss1-rss0) / float64(n) / 1024
 	perGo := float64(go1-go0) / float64(n) / 1024
-	t.Logf("%d idle connections: %.1f KiB RSS per connection (process, both ends and the kernel's share excluded), %.1f KiB Go heap+stacks per connection; idle Poll %v",
+	t.Logf("%d idle connections: %.1f KiB RSS and %.1f KiB Go heap+stacks per server connection; idle Poll %v",
 		n, perRSS, perGo, idle)
 	if perGo > 24 {
 		t.Errorf("memory per idle connection %.1f KiB, target 24 KiB", perGo)

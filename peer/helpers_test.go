@@ -2,6 +2,7 @@ package peer
 
 import (
 	"errors"
+	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -10,6 +11,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv("GOWS_RAW_CLIENTS"); spec != "" {
+		rawClientProcess(spec) // a helper process of TestServerScale
+		return
+	}
 	goleak.VerifyTestMain(m)
 }
 

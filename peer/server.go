@@ -76,9 +76,12 @@ func (s *Server) Listen(port int, bindAddress string, protocols []string) error 
 		l = tls.NewListener(l, cfg)
 	}
 	s.upgrader = websocket.Upgrader{
-		HandshakeTimeout:  s.lim.handshakeTO,
-		ReadBufferSize:    8 << 10,
-		WriteBufferSize:   8 << 10,
+		HandshakeTimeout: s.lim.handshakeTO,
+		// Small buffers keep an idle connection near 20 KiB: the read side
+		// reuses the HTTP server's 4 KiB reader, and a server writes each
+		// message as one frame straight from its data whatever this size.
+		ReadBufferSize:    0,
+		WriteBufferSize:   4 << 10,
 		EnableCompression: s.opts.Compression,
 		CheckOrigin:       s.checkOrigin,
 	}
