@@ -132,6 +132,7 @@ type Conn struct {
 
 	// inbound
 	inBytes, inCount atomic.Int64
+	chunks           []*[]byte // reader goroutine: readChunks scratch
 	room             chan struct{}
 	rq               []Message // caller thread
 	rqHead           int
@@ -499,12 +500,53 @@ func (c *Conn) onPong(data string) error {
 
 // reader goroutine
 
-// Readers read messages into a pooled scratch buffer (taken only while a
-// message arrives, so idle connections hold none): messages up to
-// scratchSize cost one allocation of their own size.
+// Readers read messages into pooled chunks (taken only while a message
+// arrives, so idle connections hold none); each message then costs one
+// allocation of its own size.
 const scratchSize = 64 << 10
 
 var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, scratchSize); return &b }}
+
+// readChunks reads r to its end into pooled chunks and returns a copy of
+// exactly the message's size (nil when empty). chunks is reused scratch.
+func readChunks(r io.Reader, chunks *[]*[]byte) ([]byte, error) {
+	cs := (*chunks)[:0]
+	defer func() {
+		for i, cp := range cs {
+			scratchPool.Put(cp)
+			cs[i] = nil
+		}
+		*chunks = cs[:0]
+	}()
+	total := 0
+	for eof := false; !eof; {
+		cp := scratchPool.Get().(*[]byte)
+		cs = append(cs, cp)
+		b := (*cp)[:0]
+		for len(b) < cap(b) {
+			n, err := r.Read(b[len(b):cap(b)])
+			b = b[:len(b)+n]
+			if err == io.EOF {
+				eof = true
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		*cp = b
+		total += len(b)
+	}
+	if total == 0 {
+		return nil, nil
+	}
+	data := make([]byte, total)
+	off := 0
+	for _, cp := range cs {
+		off += copy(data[off:], *cp)
+	}
+	return data, nil
+}
 
 func (c *Conn) readLoop() {
 	defer c.hub.wg.Done()
@@ -516,31 +558,15 @@ func (c *Conn) readLoop() {
 			c.readFailed(err)
 			return
 		}
-		// Small messages are read into the scratch buffer and copied
-		// out at their exact size; a message outgrowing it continues in a
-		// buffer of its own, doubled as needed, which is handed over as is.
-		sp := scratchPool.Get().(*[]byte)
-		buf := (*sp)[:0]
-		for {
-			if len(buf) == cap(buf) {
-				nb := make([]byte, len(buf), max(2*cap(buf), scratchSize))
-				copy(nb, buf)
-				buf = nb
-			}
-			n, err := r.Read(buf[len(buf):cap(buf)])
-			buf = buf[:len(buf)+n]
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				scratchPool.Put(sp)
-				c.readFailed(err)
-				return
-			}
+		// The message is read into pooled 64 KiB chunks, then copied once
+		// into a buffer of its exact size.
+		data, err := readChunks(r, &c.chunks)
+		if err != nil {
+			c.readFailed(err)
+			return
 		}
-		own := cap(buf) > scratchSize
 		text := mt == websocket.TextMessage
-		if text && !utf8.Valid(buf) {
+		if text && !utf8.Valid(data) {
 			c.phase.Store(phClosing)
 			_ = ws.WriteControl(websocket.CloseMessage,
 				websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, "invalid UTF-8"),
@@ -549,15 +575,6 @@ func (c *Conn) readLoop() {
 			c.linger()
 			return
 		}
-		var data []byte
-		switch {
-		case own:
-			data = buf
-		case len(buf) > 0:
-			data = make([]byte, len(buf))
-			copy(data, buf)
-		}
-		scratchPool.Put(sp)
 		n := int64(len(data))
 		drop := false
 		for {
