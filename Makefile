@@ -14,7 +14,7 @@ DLL     := $(BIN)/gowebsocket.windows.x86_64.dll
 SOURCES := $(shell find bindings extension peer -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod go.sum
 LDFLAGS := -s -w
 
-.PHONY: all test go-test library-test windows-check engine-test windows bench demo clean
+.PHONY: all test go-test fuzz library-test windows-check engine-test windows bench soak demo clean
 
 all: $(LIB) $(ADDON)/gowebsocket.gdextension project/.godot/extension_list.cfg
 
@@ -36,11 +36,18 @@ project/.godot/extension_list.cfg:
 	echo "res://addons/gowebsocket/gowebsocket.gdextension" > $@
 	test -f project/.godot/global_script_class_cache.cfg || echo "list=[]" > project/.godot/global_script_class_cache.cfg
 
-test: all go-test library-test windows-check engine-test
+test: all go-test fuzz library-test windows-check engine-test
 
 go-test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+
+# Each fuzzer briefly (seed corpora in */testdata/fuzz/); FUZZTIME=5m for a real run.
+FUZZTIME ?= 4s
+PEER_FUZZERS := FuzzValidateURL FuzzParseProxyURL FuzzValidateClose FuzzServerFrames
+fuzz:
+	@for f in $(PEER_FUZZERS); do $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./peer/ || exit 1; done
+	$(GO) test -run '^$$' -fuzz '^FuzzParseHeaders$$' -fuzztime $(FUZZTIME) ./extension/
 
 library-test: $(LIB)
 	GOWS_LIB=$(CURDIR)/$(LIB) $(GO) test -count=1 -run 'TestLibrary' -v ./extension/

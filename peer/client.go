@@ -246,11 +246,10 @@ func (cl *Client) Status() ClientStatus {
 // Disconnect closes the current connection (dialing is cancelled) and stops
 // auto-reconnect.
 func (cl *Client) Disconnect(code int, reason string) error {
-	if len(reason) > MaxCloseReason {
-		return ErrReasonTooLong
-	}
-	if code != -1 && !ValidCloseCode(code) {
-		return ErrInvalidCloseCode
+	if code != -1 {
+		if err := validateClose(code, reason); err != nil {
+			return err
+		}
 	}
 	if cl.sess != nil {
 		cl.sess.cancel()

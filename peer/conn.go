@@ -370,13 +370,23 @@ func (c *Conn) Close(code int, reason string) error {
 		c.fail(ErrAborted)
 		return nil
 	}
-	if len(reason) > MaxCloseReason {
-		return ErrReasonTooLong
-	}
-	if !ValidCloseCode(code) {
-		return ErrInvalidCloseCode
+	if err := validateClose(code, reason); err != nil {
+		return err
 	}
 	return c.closeInternal(code, reason)
+}
+
+// validateClose checks the arguments of a close frame we are to send.
+func validateClose(code int, reason string) error {
+	switch {
+	case len(reason) > MaxCloseReason:
+		return ErrReasonTooLong
+	case !ValidCloseCode(code):
+		return ErrInvalidCloseCode
+	case !utf8.ValidString(reason):
+		return ErrInvalidUTF8 // the peer would fail the connection
+	}
+	return nil
 }
 
 // closeInternal: code and reason already valid.
