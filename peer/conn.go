@@ -517,9 +517,14 @@ const scratchSize = 64 << 10
 
 var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, scratchSize); return &b }}
 
+// errInflatedTooBig: a compressed message inflated past the limit (gorilla's
+// read limit counts compressed bytes only).
+var errInflatedTooBig = errors.New("inflated message larger than the limit")
+
 // readChunks reads r to its end into pooled chunks and returns a copy of
 // exactly the message's size (nil when empty). chunks is reused scratch.
-func readChunks(r io.Reader, chunks *[]*[]byte) ([]byte, error) {
+// More than limit bytes is errInflatedTooBig.
+func readChunks(r io.Reader, chunks *[]*[]byte, limit int64) ([]byte, error) {
 	cs := (*chunks)[:0]
 	defer func() {
 		for i, cp := range cs {
@@ -546,6 +551,9 @@ func readChunks(r io.Reader, chunks *[]*[]byte) ([]byte, error) {
 		}
 		*cp = b
 		total += len(b)
+		if int64(total) > limit {
+			return nil, errInflatedTooBig
+		}
 	}
 	if total == 0 {
 		return nil, nil
@@ -570,7 +578,12 @@ func (c *Conn) readLoop() {
 		}
 		// The message is read into pooled 64 KiB chunks, then copied once
 		// into a buffer of its exact size.
-		data, err := readChunks(r, &c.chunks)
+		data, err := readChunks(r, &c.chunks, c.lim.inBuf)
+		if err == errInflatedTooBig {
+			_ = ws.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(websocket.CloseMessageTooBig, ""), time.Now().Add(c.lim.closeTO))
+			err = websocket.ErrReadLimit // handled as gorilla's own limit
+		}
 		if err != nil {
 			c.readFailed(err)
 			return
