@@ -69,6 +69,11 @@ $(DLL): $(SOURCES)
 	x86_64-w64-mingw32-objdump -p $@ | grep -q 'gowebsocket_library_init' \
 		&& echo "$@ exports gowebsocket_library_init"
 
+# The 1,000,000-message soak and the 1k/10k-connection scale figures.
+soak:
+	GOWS_SOAK_MESSAGES=1000000 $(GO) test -count=1 -run 'TestSoak' -v ./peer/
+	GOWS_SCALE=1 $(GO) test -count=1 -run 'TestServerScale|TestServerFanIn' -v ./peer/
+
 bench: all
 	$(GO) test -run '^$$' -bench . -benchmem ./peer/
 	GODOT4=$(GODOT4) bash project/tests/run.sh bench

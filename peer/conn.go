@@ -171,6 +171,7 @@ func (c *Conn) attach(ws *websocket.Conn, cc *countingConn) {
 	ws.SetReadLimit(c.lim.inBuf)
 	ws.SetCloseHandler(func(int, string) error { return nil }) // the writer replies, after flushing
 	ws.SetPongHandler(c.onPong)
+	ws.SetPingHandler(c.onPing)
 	info := &connInfo{protocol: ws.Subprotocol()}
 	if a, ok := ws.RemoteAddr().(*net.TCPAddr); ok {
 		info.host, info.port = a.IP.String(), a.Port
@@ -486,7 +487,25 @@ func (c *Conn) sendPing() error {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], uint64(now))
 	c.pingAt.CompareAndSwap(0, int64(now))
-	return c.ws.WriteControl(websocket.PingMessage, b[:], time.Now().Add(c.lim.closeTO))
+	return c.writeControl(websocket.PingMessage, b[:])
+}
+
+// writeControl writes a control frame under writeMu, like every write of
+// ours, so that Poll's flushDirect never waits behind one.
+func (c *Conn) writeControl(mt int, data []byte) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	return c.ws.WriteControl(mt, data, time.Now().Add(c.lim.closeTO))
+}
+
+// onPing answers a ping (gorilla's default handler, under writeMu).
+func (c *Conn) onPing(data string) error {
+	err := c.writeControl(websocket.PongMessage, []byte(data))
+	var ne net.Error
+	if errors.Is(err, websocket.ErrCloseSent) || errors.As(err, &ne) && ne.Timeout() {
+		return nil
+	}
+	return err
 }
 
 func (c *Conn) onPong(data string) error {
@@ -580,8 +599,7 @@ func (c *Conn) readLoop() {
 		// into a buffer of its exact size.
 		data, err := readChunks(r, &c.chunks, c.lim.inBuf)
 		if err == errInflatedTooBig {
-			_ = ws.WriteControl(websocket.CloseMessage,
-				websocket.FormatCloseMessage(websocket.CloseMessageTooBig, ""), time.Now().Add(c.lim.closeTO))
+			_ = c.writeControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseMessageTooBig, ""))
 			err = websocket.ErrReadLimit // handled as gorilla's own limit
 		}
 		if err != nil {
@@ -591,9 +609,7 @@ func (c *Conn) readLoop() {
 		text := mt == websocket.TextMessage
 		if text && !utf8.Valid(data) {
 			c.phase.Store(phClosing)
-			_ = ws.WriteControl(websocket.CloseMessage,
-				websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, "invalid UTF-8"),
-				time.Now().Add(c.lim.closeTO))
+			_ = c.writeControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, "invalid UTF-8"))
 			c.readErr = ErrInvalidUTF8
 			c.linger()
 			return
@@ -671,7 +687,9 @@ func (c *Conn) linger() {
 	// it still sends (closing with unread data would reset the connection
 	// and could destroy the close frame before the peer reads it).
 	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+		c.writeMu.Lock()
 		_ = cw.CloseWrite()
+		c.writeMu.Unlock()
 	}
 	_ = nc.SetReadDeadline(time.Now().Add(min(c.lim.closeTO, 2*time.Second)))
 	_, _ = io.Copy(io.Discard, nc)
@@ -704,7 +722,7 @@ func (c *Conn) writeLoop() {
 				if c.peerCode != websocket.CloseNoStatusReceived {
 					payload = websocket.FormatCloseMessage(c.peerCode, "")
 				}
-				err = c.ws.WriteControl(websocket.CloseMessage, payload, time.Now().Add(c.lim.closeTO))
+				err = c.writeControl(websocket.CloseMessage, payload)
 				sentClose = err == nil
 			}
 			break
@@ -717,8 +735,7 @@ func (c *Conn) writeLoop() {
 				if err = c.flushOut(); err != nil {
 					break
 				}
-				if err = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason),
-					time.Now().Add(c.lim.closeTO)); err != nil {
+				if err = c.writeControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason)); err != nil {
 					break
 				}
 				sentClose = true
@@ -816,12 +833,16 @@ func (c *Conn) flushDirect() {
 		return // the writer goroutine (already signalled by Send) does it
 	}
 	defer c.writeMu.Unlock()
+	if cc.pending() {
+		c.signal() // the socket is full: the writer waits for it, not us
+		return
+	}
 	q := c.takeOut()
 	if len(q) == 0 {
 		c.wspare = q
 		return
 	}
-	cc.beginBatch()
+	cc.beginBatchTry()
 	err := c.writeMessages(q)
 	pending, e := cc.endBatchTry()
 	if pending || err != nil || e != nil {

@@ -34,6 +34,7 @@ type countingConn struct {
 
 	mu       sync.Mutex // guards the fields below and serializes writes
 	batching bool
+	trying   bool // batch of the caller thread: Write never blocks
 	buf      *[]byte // batched bytes not yet written (after endBatchTry: the unwritten rest)
 	werr     error
 }
@@ -74,11 +75,11 @@ func (c *countingConn) Write(p []byte) (int, error) {
 	if c.werr != nil {
 		return 0, c.werr
 	}
-	if c.batching && len(p) < batchLimit/2 {
+	if c.batching && (c.trying || len(p) < batchLimit/2) {
 		if c.buf == nil {
 			c.buf = batchPool.Get().(*[]byte)
 		}
-		if len(*c.buf)+len(p) > batchLimit {
+		if !c.trying && len(*c.buf)+len(p) > batchLimit {
 			if err := c.flushLocked(); err != nil {
 				return 0, err
 			}
@@ -130,13 +131,28 @@ func (c *countingConn) endBatch() error {
 	return err
 }
 
+// beginBatchTry starts a batch whose Writes only buffer (flushDirect keeps
+// it small), ended by endBatchTry.
+func (c *countingConn) beginBatchTry() {
+	c.mu.Lock()
+	c.batching, c.trying = true, true
+	c.mu.Unlock()
+}
+
+// pending reports bytes an earlier endBatchTry could not write.
+func (c *countingConn) pending() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf != nil && len(*c.buf) > 0
+}
+
 // endBatchTry ends a batch with one non-blocking write: what the socket does
 // not take stays buffered, and pending reports it (a later Write or endBatch
 // writes it first). Used from the caller thread, which must never block.
 func (c *countingConn) endBatchTry() (pending bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.batching = false
+	c.batching, c.trying = false, false
 	if c.werr != nil {
 		return false, c.werr
 	}
