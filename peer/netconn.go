@@ -34,7 +34,7 @@ type countingConn struct {
 
 	mu       sync.Mutex // guards the fields below and serializes writes
 	batching bool
-	trying   bool // batch of the caller thread: Write never blocks
+	trying   bool    // batch of the caller thread: Write never blocks
 	buf      *[]byte // batched bytes not yet written (after endBatchTry: the unwritten rest)
 	werr     error
 }
