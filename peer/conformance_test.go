@@ -240,10 +240,10 @@ func (t tally) print(tb testing.TB, title string) {
 	tb.Log(b.String())
 }
 
-// runServerCase drives our server with one raw client.
-func runServerCase(t *testing.T, c confCase) {
-	srv, _ := newServer(t, c.opts)
-	p := dialRaw(t, srv, "")
+// runCase plays one case from the raw peer p against our side (polled by
+// poll, echoing) and checks both ends. Frames our client sends must be
+// masked, our server's must not.
+func runCase(t *testing.T, c confCase, p *rawPeer, poll func([]Event) []Event, ourClient bool) {
 	done := make(chan struct{})
 	var o outcome
 	go func() {
@@ -256,6 +256,10 @@ func runServerCase(t *testing.T, c confCase) {
 				if err != nil {
 					break
 				}
+				if f.masked != ourClient {
+					f.op = 0xFF // wrong masking: make the check fail
+				}
+				f.masked = false
 				o.echoes = append(o.echoes, f)
 			}
 			p.send(true, opClose, closePayload(1000, ""))
@@ -263,14 +267,14 @@ func runServerCase(t *testing.T, c confCase) {
 		rest := p.collect(3 * time.Second)
 		o.closeCode, o.dropped = rest.closeCode, rest.dropped
 		o.echoes = append(o.echoes, rest.echoes...)
-		p.conn.Close() // as a peer does once the server ended the connection
+		p.conn.Close() // as a peer does once the connection ended
 	}()
-	events := echoLoop(srv.Poll, done)
+	events := echoLoop(poll, done)
 	if err := c.want.check(o); err != nil {
 		t.Fatal(err)
 	}
 	// Our side must report the end of the connection.
-	waitUntil(t, "EventDisconnected", func() { events = srv.Poll(events) }, func() bool {
+	waitUntil(t, "EventDisconnected", func() { events = poll(events) }, func() bool {
 		for _, ev := range events {
 			if ev.Kind == EventDisconnected {
 				return true
@@ -283,7 +287,10 @@ func runServerCase(t *testing.T, c confCase) {
 func TestConformanceServer(t *testing.T) {
 	results := tally{}
 	for _, c := range serverCases() {
-		ok := t.Run(c.group+"/"+c.name, func(t *testing.T) { runServerCase(t, c) })
+		ok := t.Run(c.group+"/"+c.name, func(t *testing.T) {
+			srv, _ := newServer(t, c.opts)
+			runCase(t, c, dialRaw(t, srv, ""), srv.Poll, false)
+		})
 		results.add(c.group, ok)
 	}
 	results.print(t, "conformance, our server against a raw client")
@@ -317,43 +324,7 @@ func TestConformanceClient(t *testing.T) {
 			if err := cl.Connect(rs.url()); err != nil {
 				t.Fatal(err)
 			}
-			p := rs.accept(t)
-			done := make(chan struct{})
-			var o outcome
-			go func() {
-				defer close(done)
-				c.send(p)
-				if c.want.kind == expectEcho {
-					for range c.want.echoes {
-						f, err := p.readEcho(5 * time.Second)
-						if err != nil {
-							break
-						}
-						if !f.masked {
-							f.op = 0xFF // a client must mask: make the check fail
-						}
-						f.masked = false
-						o.echoes = append(o.echoes, f)
-					}
-					p.send(true, opClose, closePayload(1000, ""))
-				}
-				rest := p.collect(3 * time.Second)
-				o.closeCode, o.dropped = rest.closeCode, rest.dropped
-				o.echoes = append(o.echoes, rest.echoes...)
-				p.conn.Close()
-			}()
-			events := echoLoop(cl.Poll, done)
-			if err := c.want.check(o); err != nil {
-				t.Fatal(err)
-			}
-			waitUntil(t, "EventDisconnected", func() { events = cl.Poll(events) }, func() bool {
-				for _, ev := range events {
-					if ev.Kind == EventDisconnected {
-						return true
-					}
-				}
-				return false
-			})
+			runCase(t, c, rs.accept(t), cl.Poll, true)
 		})
 		results.add(c.group, ok)
 	}
