@@ -170,18 +170,15 @@ func registerPeerClass() {
 			{Name: "_get_packet", Call: func(self any, c bindings.Call) {
 				p := peerSelf(self)
 				p.locked(func() {
-					var msg peer.Message
-					ok := false
-					if p.conn != nil {
-						msg, ok = p.conn.Read()
-					}
+					ok := p.conn != nil && p.conn.ReadWith(func(data []byte, text bool) {
+						p.wasText = text
+						*(*unsafe.Pointer)(c.Pointer(0)) = p.buf.Set(data)
+						*(*int32)(c.Pointer(1)) = int32(len(data))
+					})
 					if !ok {
 						c.ReturnInt(fail("get_packet", "no packet available", errUnavailable))
 						return
 					}
-					p.wasText = msg.Text
-					*(*unsafe.Pointer)(c.Pointer(0)) = p.buf.Set(msg.Data)
-					*(*int32)(c.Pointer(1)) = int32(len(msg.Data))
 					c.ReturnInt(errOK)
 				})
 			}},

@@ -147,6 +147,8 @@ type Event struct {
 type Message struct {
 	Data []byte // owned by the caller after Read
 	Text bool   // arrived as a text frame
+
+	buf *[]byte // pooled storage of Data until Read or ReadWith
 }
 
 // Stats are counters of one connection (or sums over a server's peers).
@@ -177,6 +179,7 @@ Conn — one WebSocket connection.
 	                                              code 1000..4999 sendable per RFC 6455 (not 1004-1006, 1015), or -1 to
 	                                              drop the TCP connection without a handshake
 	Read() (Message, bool)                        caller thread; messages made readable by Poll, in order
+	ReadWith(f func(data []byte, text bool)) bool caller thread; like Read, data valid only during f (no allocation)
 	Available() int                               caller thread; messages readable now
 	CloseCode() int; CloseReason() string         caller thread; valid after EventDisconnected (-1/"" unclean)
 	RemoteHost() string; RemotePort() int         any goroutine

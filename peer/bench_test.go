@@ -42,14 +42,11 @@ func sizeName(n int) string {
 // echoStep polls the server of r and echoes every message back.
 func (r *rig) echoStep(evs []Event) []Event {
 	evs = r.srv.Poll(evs[:0])
-	for {
-		m, ok := r.sc.Read()
-		if !ok {
-			break
-		}
-		for r.sc.Send(m.Data, WriteBinary) == ErrOutboundFull {
+	for r.sc.ReadWith(func(data []byte, _ bool) {
+		for r.sc.Send(data, WriteBinary) == ErrOutboundFull {
 			evs = r.srv.Poll(evs[:0])
 		}
+	}) {
 	}
 	return evs
 }
@@ -73,11 +70,7 @@ func BenchmarkEcho(b *testing.B) {
 				evs = r.cl.Poll(evs[:0])
 				evs = r.echoStep(evs)
 				evs = r.cl.Poll(evs[:0])
-				for {
-					if _, ok := r.cc.Read(); !ok {
-						break
-					}
-					got++
+				for r.cc.ReadWith(func([]byte, bool) { got++ }) {
 				}
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")

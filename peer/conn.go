@@ -259,6 +259,27 @@ func (c *Conn) Available() int { return len(c.rq) - c.rqHead }
 
 // Read returns the next message made readable by Poll.
 func (c *Conn) Read() (Message, bool) {
+	m, ok := c.pop()
+	m.buf = nil // the caller owns Data now
+	return m, ok
+}
+
+// ReadWith hands the next message to f without giving it away: data is valid
+// only during the call (its buffer is reused afterwards), which saves the
+// allocation Read's owned copy costs. It reports whether there was one.
+func (c *Conn) ReadWith(f func(data []byte, text bool)) bool {
+	m, ok := c.pop()
+	if !ok {
+		return false
+	}
+	f(m.Data, m.Text)
+	if m.buf != nil {
+		putBuf(m.buf)
+	}
+	return true
+}
+
+func (c *Conn) pop() (Message, bool) {
 	if c.rqHead >= len(c.rq) {
 		return Message{}, false
 	}
@@ -541,9 +562,10 @@ var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, scratchSize);
 var errInflatedTooBig = errors.New("inflated message larger than the limit")
 
 // readChunks reads r to its end into pooled chunks and returns a copy of
-// exactly the message's size (nil when empty). chunks is reused scratch.
-// More than limit bytes is errInflatedTooBig.
-func readChunks(r io.Reader, chunks *[]*[]byte, limit int64) ([]byte, error) {
+// exactly the message's size (nil when empty) in a buffer from the message
+// pools (buf, nil when too large for them). chunks is reused scratch. More
+// than limit bytes is errInflatedTooBig.
+func readChunks(r io.Reader, chunks *[]*[]byte, limit int64) (data []byte, buf *[]byte, err error) {
 	cs := (*chunks)[:0]
 	defer func() {
 		for i, cp := range cs {
@@ -565,24 +587,25 @@ func readChunks(r io.Reader, chunks *[]*[]byte, limit int64) ([]byte, error) {
 				break
 			}
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		*cp = b
 		total += len(b)
 		if int64(total) > limit {
-			return nil, errInflatedTooBig
+			return nil, nil, errInflatedTooBig
 		}
 	}
 	if total == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	data := make([]byte, total)
+	buf = getBuf(total)
+	data = *buf
 	off := 0
 	for _, cp := range cs {
 		off += copy(data[off:], *cp)
 	}
-	return data, nil
+	return data, buf, nil
 }
 
 func (c *Conn) readLoop() {
@@ -597,7 +620,7 @@ func (c *Conn) readLoop() {
 		}
 		// The message is read into pooled 64 KiB chunks, then copied once
 		// into a buffer of its exact size.
-		data, err := readChunks(r, &c.chunks, c.lim.inBuf)
+		data, dbuf, err := readChunks(r, &c.chunks, c.lim.inBuf)
 		if err == errInflatedTooBig {
 			_ = c.writeControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseMessageTooBig, ""))
 			err = websocket.ErrReadLimit // handled as gorilla's own limit
@@ -639,7 +662,7 @@ func (c *Conn) readLoop() {
 		}
 		c.inCount.Add(1)
 		c.inBytes.Add(n)
-		c.hub.push(item{kind: EventMessage, c: c, msg: Message{Data: data, Text: text}})
+		c.hub.push(item{kind: EventMessage, c: c, msg: Message{Data: data, Text: text, buf: dbuf}})
 	}
 }
 
