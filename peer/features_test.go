@@ -67,6 +67,10 @@ func TestCompression(t *testing.T) {
 
 // testCert makes a self-signed certificate for 127.0.0.1 and localhost.
 func testCert(t testing.TB) (tls.Certificate, *x509.CertPool) {
+	return testCertValid(t, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+}
+
+func testCertValid(t testing.TB, notBefore, notAfter time.Time) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -75,8 +79,8 @@ func testCert(t testing.TB) (tls.Certificate, *x509.CertPool) {
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: "test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
+		NotBefore:             notBefore,
+		NotAfter:              notAfter,
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
@@ -95,6 +99,20 @@ func testCert(t testing.TB) (tls.Certificate, *x509.CertPool) {
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}, pool
+}
+
+// An expired certificate fails the connection even when it is trusted.
+func TestTLSExpiredCertificate(t *testing.T) {
+	cert, pool := testCertValid(t, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
+	srv, sp := newServer(t, Options{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	cl, cp := newClient(t, Options{TLS: &tls.Config{RootCAs: pool}})
+	if err := cl.Connect("wss://127.0.0.1:" + strconv.Itoa(srv.Port()) + "/"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "outcome", func() { cp.step(); sp.step() }, func() bool { return len(cp.events) > 0 })
+	if ev := cp.events[0]; ev.Kind != EventConnectError || !strings.Contains(ev.Err.Error(), "expired") {
+		t.Fatalf("want an expired-certificate error, got %+v", ev)
+	}
 }
 
 func TestTLS(t *testing.T) {
