@@ -368,3 +368,37 @@ func test_auto_reconnect() -> bool:
 	pump_for(700)
 	eq(names(clog.slice(n)).filter(func(x): return x == "reconnecting"), [], "reconnecting after disconnect_from_host")
 	return true
+
+
+func test_peer_that_stops_reading_fills_the_outbound_queue() -> bool:
+	# Godot's own WebSocketPeer, never polled after the handshake, reads nothing.
+	var tcp := TCPServer.new()
+	eq(tcp.listen(0, "127.0.0.1"), OK, "TCPServer.listen")
+	var ws := WebSocketPeer.new()
+	var c := new_client()
+	c.outbound_buffer_size = 256 * 1024
+	c.connect_to_url("ws://127.0.0.1:%d/" % tcp.get_local_port())
+	var accepted := [false]
+	check(pump(func():
+		if not accepted[0] and tcp.is_connection_available():
+			ws.accept_stream(tcp.take_connection())
+			accepted[0] = true
+		if accepted[0] and ws.get_ready_state() != WebSocketPeer.STATE_OPEN:
+			ws.poll()
+		return c.get_connection_status() == 2), "did not connect")
+	var cp: GoWebSocketPeer = c.get_peer(1)
+	var chunk := _bytes(64 * 1024)
+	var err := OK
+	var sent := 0
+	while err == OK and sent < 4000:  # the kernel's socket buffers take a few MB first
+		err = cp.put_packet(chunk)
+		if err == OK:
+			sent += 1
+		c.poll()
+	eq(err, ERR_OUT_OF_MEMORY, "put_packet once the outbound queue is full (after %d packets)" % sent)
+	check(cp.get_current_outbound_buffered_amount() <= 256 * 1024, "outbound queue over its limit: %d" % cp.get_current_outbound_buffered_amount())
+	eq(cp.get_ready_state(), GoWebSocketPeer.STATE_OPEN, "still open while the peer is slow")
+	c.disconnect_from_host()
+	ws.close()
+	tcp.stop()
+	return true
