@@ -170,29 +170,6 @@ func (p *rawPeer) readEcho(timeout time.Duration) (frame, error) {
 	}
 }
 
-// readMessage reads frames until a whole data message (answering nothing).
-func (p *rawPeer) readMessage(timeout time.Duration) (op byte, data []byte, err error) {
-	for {
-		f, err := p.readFrame(timeout)
-		if err != nil {
-			return 0, nil, err
-		}
-		switch f.op {
-		case opPing, opPong:
-			continue
-		case opClose:
-			return opClose, f.payload, nil
-		}
-		if f.op != opCont {
-			op = f.op
-		}
-		data = append(data, f.payload...)
-		if f.fin {
-			return op, data, nil
-		}
-	}
-}
-
 // outcome is what the raw peer saw after a case: the close code our side sent
 // (0 if none) and whether the TCP connection then ended.
 type outcome struct {
