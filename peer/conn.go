@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -872,9 +873,38 @@ func (c *Conn) flushDirect() {
 		c.signal() // the writer writes the rest, or notices the error
 	}
 }
+
+// peerGone reports a write error that says the peer's end of the socket is
+// gone (a peer killed or crashed: our write met its reset). What it sent
+// before is still in our receive buffer, followed by its FIN or reset.
+func peerGone(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// drain waits for the reader to take what the peer sent before it went away
+// (it then meets the end of the stream at once) before the socket is closed:
+// a failed write, typically a heartbeat ping, must not throw away messages
+// that had already arrived. A reader held back by a caller that does not read
+// (back-pressure) is waited for at most CloseTimeout.
+func (c *Conn) drain() {
+	if t := c.hbTimer.Load(); t != nil {
+		t.Stop() // no pong can come now: this is not a pong timeout
+	}
+	t := time.NewTimer(c.lim.closeTO)
+	defer t.Stop()
+	select {
+	case <-c.readerDone:
+	case <-c.dead:
+	case <-t.C:
+	}
+}
+
 func (c *Conn) finish(err error, sentClose bool) {
 	if c.lingering.Load() {
 		<-c.readerDone
+	}
+	if peerGone(err) {
+		c.drain()
 	}
 	c.abort()
 	<-c.readerDone
