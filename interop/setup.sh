@@ -1,22 +1,38 @@
 #!/usr/bin/env bash
-# Installs the independent WebSocket peers the interop tests drive: Godot 3.2
-# (headless), Python's websockets, Chromium, and Node's ws (pinned in
-# package-lock.json, installed into interop/node_modules).
+# Installs the independent WebSocket peers the interop tests drive, quietly
+# and only what is missing (safe to run again):
+#   Debian packages  godot3-server (Godot 3.2 headless), python3-websockets,
+#                    chromium, nodejs + npm (skipped if a node and npm exist)
+#   npm              ws, pinned by interop/node/package-lock.json, into
+#                    interop/node/node_modules (gitignored)
 set -euo pipefail
 cd "$(dirname "$0")"
 export DEBIAN_FRONTEND=noninteractive
-need=()
-for pkg in godot3-server python3-websockets chromium nodejs npm; do
-	dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+
+sudo=""
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then
+	sudo="sudo"
+fi
+
+pkgs=(godot3-server python3-websockets chromium)
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	pkgs+=(nodejs npm)
+fi
+missing=()
+for pkg in "${pkgs[@]}"; do
+	dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
-# A Node.js installed outside Debian (with its own npm) is fine too.
-if command -v node >/dev/null && command -v npm >/dev/null; then
-	need=("${need[@]/nodejs}"); need=("${need[@]/npm}")
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "interop/setup.sh: installing ${missing[*]}"
+	$sudo apt-get update -qq
+	$sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-pkgs=$(printf '%s ' "${need[@]}" | xargs)
-if [ -n "$pkgs" ]; then
-	apt-get update -qq
-	# shellcheck disable=SC2086
-	apt-get install -y -qq $pkgs >/dev/null
+
+# ws at the locked version, unless it is already there.
+cd node
+want=$(node -p "require('./package-lock.json').packages['node_modules/ws'].version")
+have=$(node -p "try { require('./node_modules/ws/package.json').version } catch (e) { '' }")
+if [ "$want" != "$have" ]; then
+	echo "interop/setup.sh: npm ci (ws $want)"
+	npm ci --no-audit --no-fund --loglevel=error >/dev/null
 fi
-npm ci --no-audit --no-fund --loglevel=error
