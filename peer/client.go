@@ -2,6 +2,7 @@ package peer
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -187,16 +188,36 @@ func (cl *Client) dial(s *session, c *Conn) error {
 		}
 		proxy = pu
 	}
+	dialPlain := func(ctx context.Context, addr string) (net.Conn, error) {
+		if proxy != nil {
+			return dialProxy(ctx, proxy, addr, cl.opts.TLS, dialTCP)
+		}
+		return dialTCP(ctx, addr)
+	}
 	d := websocket.Dialer{
-		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if proxy != nil {
-				return dialProxy(ctx, proxy, addr, cl.opts.TLS, dialTCP)
+		NetDialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			nc, err := dialPlain(ctx, addr)
+			if err != nil {
+				return nil, err
 			}
-			return dialTCP(ctx, addr)
+			return newWatchConn(nc, true), nil
+		},
+		// wss: the TLS handshake is done here, as gorilla does it, so that
+		// watchConn is over TLS.
+		NetDialTLSContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			nc, err := dialPlain(ctx, addr)
+			if err != nil {
+				return nil, err
+			}
+			tc, err := tlsClient(ctx, nc, cl.opts.TLS, addr)
+			if err != nil {
+				_ = nc.Close()
+				return nil, err
+			}
+			return newWatchConn(tc, true), nil
 		},
 		HandshakeTimeout:  cl.lim.handshakeTO,
 		Subprotocols:      cl.opts.Protocols,
-		TLSClientConfig:   cl.opts.TLS,
 		EnableCompression: cl.opts.Compression,
 		ReadBufferSize:    8 << 10,
 		WriteBufferSize:   8 << 10,
@@ -224,6 +245,33 @@ func (cl *Client) dial(s *session, c *Conn) error {
 	cl.hub.push(item{kind: EventConnected, c: c, ev: &Event{Kind: EventConnected, Conn: c, ID: 1, Protocol: ws.Subprotocol()}})
 	c.start()
 	return nil
+}
+
+// tlsClient is gorilla's client TLS handshake: the configuration's
+// ServerName, else the host dialed; the certificate is checked against it
+// unless InsecureSkipVerify.
+func tlsClient(ctx context.Context, nc net.Conn, base *tls.Config, addr string) (*tls.Conn, error) {
+	cfg := &tls.Config{}
+	if base != nil {
+		cfg = base.Clone()
+	}
+	if cfg.ServerName == "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		cfg.ServerName = host
+	}
+	tc := tls.Client(nc, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, err
+	}
+	if !cfg.InsecureSkipVerify {
+		if err := tc.VerifyHostname(cfg.ServerName); err != nil {
+			return nil, err
+		}
+	}
+	return tc, nil
 }
 
 // Conn is the current connection (nil before the first Connect).

@@ -2,8 +2,11 @@ package peer
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"sort"
 	"strings"
 	"testing"
@@ -261,6 +264,10 @@ func conformanceCases() []confCase {
 	for _, code := range []int{0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535} {
 		add("close", fmt.Sprintf("close code %d on the wire", code), sendFrames(closeFrame(closePayload(code, ""))), fail(1002))
 	}
+	add("close", "close with a 1-byte payload", sendFrames(closeFrame([]byte{0x03})), fail(1002))
+	add("close", "close reason of invalid UTF-8", sendFrames(closeFrame(append(closePayload(1000, "ok"), 0xff, 0xfe))), fail(1007).because(ErrInvalidUTF8))
+	add("close", "close reason with a surrogate half", sendFrames(closeFrame(append(closePayload(1001, ""), 0xed, 0xa0, 0x80))), fail(1007).because(ErrInvalidUTF8))
+	add("close", "close reason of invalid UTF-8 in 1-byte writes", trickle(closeFrame(append(closePayload(1000, ""), 0xc0, 0xaf))), fail(1007).because(ErrInvalidUTF8))
 	add("close", "close with 126-byte payload", sendFrames(closeFrame(closePayload(1000, strings.Repeat("r", 124)))), fail(1002))
 	add("close", "data after close is ignored", sendFrames(closeFrame(closePayload(1000, "")), text("late")), answerClose(1000))
 	add("close", "ping after close is ignored", sendFrames(closeFrame(closePayload(1000, "")), ping([]byte("late"))), answerClose(1000))
@@ -283,7 +290,7 @@ func conformanceCases() []confCase {
 			b := rawFrame(frame{fin: true, op: opBinary, masked: p.client}, 1<<62)
 			b[2] |= 0x80
 			p.put(b)
-		}, want: fail(0)},
+		}, want: fail(1002)},
 	)
 	return cs
 }
@@ -438,21 +445,59 @@ func runCase(t *testing.T, c confCase, p *rawPeer, poll func([]Event) []Event, o
 	}
 }
 
+// role is the side of ours a case runs against, over TCP or TLS.
+type role struct {
+	name string
+	side string // serverOnly or clientOnly
+	tls  bool
+}
+
+var roles = []role{{"server", serverOnly, false}, {"client", clientOnly, false}, {"wss server", serverOnly, true}, {"wss client", clientOnly, true}}
+
 // runConformance runs one case against our server or our client.
-func runConformance(t *testing.T, role string, c confCase) {
+func runConformance(t *testing.T, r role, c confCase) {
 	leaks := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, leaks) }) // runs last, after the server or client is shut down
 	if c.opts.CloseTimeout == 0 {
 		c.opts.CloseTimeout = 2 * time.Second
 	}
-	if role == serverOnly {
+	var cert tls.Certificate
+	var pool *x509.CertPool
+	if r.tls {
+		cert, pool = testCert(t)
+	}
+	if r.side == serverOnly {
+		if r.tls {
+			c.opts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+		}
 		srv, _ := newServer(t, c.opts)
-		runCase(t, c, dialRaw(t, srv, ""), srv.Poll, false)
+		var p *rawPeer
+		if r.tls {
+			conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp",
+				fmt.Sprintf("127.0.0.1:%d", srv.Port()), &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p = upgradeRaw(t, conn, "")
+		} else {
+			p = dialRaw(t, srv, "")
+		}
+		runCase(t, c, p, srv.Poll, false)
 		return
 	}
-	rs := newRawServer(t, "")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "ws://" + ln.Addr().String() + "/"
+	if r.tls {
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}})
+		c.opts.TLS = &tls.Config{RootCAs: pool}
+		url = "wss://" + ln.Addr().String() + "/"
+	}
+	rs := newRawServerOn(t, ln, "")
 	cl, _ := newClient(t, c.opts)
-	if err := cl.Connect(rs.url()); err != nil {
+	if err := cl.Connect(url); err != nil {
 		t.Fatal(err)
 	}
 	runCase(t, c, rs.accept(t), cl.Poll, true)
@@ -480,38 +525,48 @@ func (t tally) String() string {
 	}
 	sort.Strings(groups)
 	var b strings.Builder
-	line := func(g string, s, c [2]int) {
-		fmt.Fprintf(&b, "%-16s %4d/%-4d %4d/%-4d\n", g, s[0], s[1], c[0], c[1])
+	fmt.Fprintf(&b, "%-14s", "group")
+	for _, r := range roles {
+		fmt.Fprintf(&b, " %11s", r.name)
 	}
-	fmt.Fprintf(&b, "%-16s %9s %9s\n", "group", "server", "client")
-	var ts, tc [2]int
+	b.WriteString("\n")
+	line := func(g string, row map[string][2]int) {
+		fmt.Fprintf(&b, "%-14s", g)
+		for _, r := range roles {
+			fmt.Fprintf(&b, " %11s", fmt.Sprintf("%d/%d", row[r.name][0], row[r.name][1]))
+		}
+		b.WriteString("\n")
+	}
+	total := map[string][2]int{}
 	for _, g := range groups {
-		s, c := t[g][serverOnly], t[g][clientOnly]
-		line(g, s, c)
-		ts[0], ts[1], tc[0], tc[1] = ts[0]+s[0], ts[1]+s[1], tc[0]+c[0], tc[1]+c[1]
+		line(g, t[g])
+		for r, v := range t[g] {
+			total[r] = [2]int{total[r][0] + v[0], total[r][1] + v[1]}
+		}
 	}
-	line("total", ts, tc)
+	line("total", total)
 	return b.String()
 }
 
 // TestConformance runs every case against our server (raw client) and our
-// client (raw server), and prints the cases passed per group.
+// client (raw server), over TCP and over TLS, and prints the cases passed
+// per group.
 func TestConformance(t *testing.T) {
 	results := tally{}
-	for _, role := range []string{serverOnly, clientOnly} {
+	for _, r := range roles {
 		for _, c := range conformanceCases() {
-			if c.only != bothRoles && c.only != role {
+			if c.only != bothRoles && c.only != r.side {
 				continue
 			}
 			ran := false
-			ok := t.Run(role+"/"+c.group+"/"+c.name, func(t *testing.T) {
+			ok := t.Run(r.name+"/"+c.group+"/"+c.name, func(t *testing.T) {
 				ran = true
-				runConformance(t, role, c)
+				runConformance(t, r, c)
 			})
 			if ran { // not filtered out by -run
-				results.add(c.group, role, ok)
+				results.add(c.group, r.name, ok)
 			}
 		}
 	}
-	t.Logf("conformance cases passed (our server against a raw client, our client against a raw server):\n%s", results)
+	t.Logf("conformance cases passed (our server against a raw client, our client against a raw server; over TCP and over TLS):\n%s", results)
 }

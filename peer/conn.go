@@ -668,6 +668,16 @@ func (c *Conn) readLoop() {
 }
 
 func (c *Conn) readFailed(err error) {
+	var fe *frameError
+	if errors.As(err, &fe) {
+		// A frame gorilla would have mishandled (see watchConn): fail with
+		// its code. (No frame is sent if a close frame of ours went out.)
+		_ = c.writeControl(websocket.CloseMessage, websocket.FormatCloseMessage(fe.code, ""))
+		c.phase.Store(phClosing)
+		c.readErr = err
+		c.linger()
+		return
+	}
 	var ce *websocket.CloseError
 	if errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure {
 		c.peerClosed = true

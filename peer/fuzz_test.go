@@ -2,8 +2,10 @@ package peer
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -138,5 +140,143 @@ func FuzzServerFrames(f *testing.F) {
 			}
 		}
 		evs = srv.Poll(evs[:0])
+	})
+}
+
+// chunkConn is a net.Conn whose reads return data in pieces of the sizes in
+// cuts (cycled; 0 counts as 1).
+type chunkConn struct {
+	net.Conn
+	data []byte
+	cuts []byte
+	i    int
+}
+
+func (c *chunkConn) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	n := len(c.data)
+	if len(c.cuts) > 0 {
+		n = max(1, int(c.cuts[c.i%len(c.cuts)]))
+		c.i++
+	}
+	n = copy(p, c.data[:min(n, len(c.data))])
+	c.data = c.data[n:]
+	return n, nil
+}
+
+// refFrameCheck is a plain reading of the whole frame stream with watchConn's
+// rules: the offsets where the first frame to fail begins and ends, and its
+// close code (0: none).
+func refFrameCheck(b []byte) (start, end, code int) {
+	for i := 0; ; {
+		if len(b)-i < 2 {
+			return 0, 0, 0
+		}
+		hl := 2 + map[byte]int{126: 2, 127: 8}[b[i+1]&0x7F]
+		masked := b[i+1]&0x80 != 0
+		if masked {
+			hl += 4
+		}
+		if len(b)-i < hl {
+			return 0, 0, 0
+		}
+		var n uint64
+		switch l := b[i+1] & 0x7F; l {
+		case 126:
+			n = uint64(b[i+2])<<8 | uint64(b[i+3])
+		case 127:
+			for _, x := range b[i+2 : i+10] {
+				n = n<<8 | uint64(x)
+			}
+			if n >= 1<<63 {
+				return i, i + hl, 1002
+			}
+		default:
+			n = uint64(l)
+		}
+		if b[i]&0x0F == opClose {
+			switch {
+			case n == 1:
+				return i, i + hl + 1, 1002
+			case n == 0 || n > 125 || len(b)-i-hl < int(n):
+				return 0, 0, 0
+			}
+			p := append([]byte(nil), b[i+hl:i+hl+int(n)]...)
+			if masked {
+				for j := range p {
+					p[j] ^= b[i+hl-4+j%4]
+				}
+			}
+			if ValidCloseCode(int(p[0])<<8|int(p[1])) && !utf8.Valid(p[2:]) {
+				return i, i + hl + int(n), 1007
+			}
+			return 0, 0, 0
+		}
+		if uint64(len(b)-i-hl) < n {
+			return 0, 0, 0
+		}
+		i += hl + int(n)
+	}
+}
+
+// FuzzFrameWatch: whatever the stream and however it is cut into reads,
+// watchConn passes every byte before the first frame to fail unchanged,
+// never the whole of that frame, and reports its code; without such a frame
+// it passes the stream unchanged. mode 0 is a server's (frames from the
+// start), 1 and 2 a client's (after an upgrade response with CRLF or LF
+// line ends).
+func FuzzFrameWatch(f *testing.F) {
+	f.Add(rawFrame(frame{fin: true, op: opClose, payload: []byte{3}, masked: true}, -1), []byte{1}, byte(0))
+	f.Add(append(rawFrame(text("ok"), -1), rawFrame(closeFrame(append(closePayload(1000, "x"), 0xff)), -1)...), []byte{3, 1, 7}, byte(1))
+	f.Add(rawFrame(frame{fin: true, op: opClose, payload: append(closePayload(4000, ""), 0xed, 0xa0, 0x80), masked: true}, -1), []byte{2}, byte(0))
+	f.Add(append(rawFrame(frame{fin: true, op: opBinary, payload: []byte("abc"), masked: true}, -1), 0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1), []byte{5}, byte(0))
+	f.Add(rawFrame(closeFrame(closePayload(1000, "κόσμε")), -1), []byte{1, 2}, byte(2))
+	f.Add(rawFrame(frame{fin: true, op: opBinary, payload: make([]byte, 300)}, -1), []byte{}, byte(1))
+	f.Fuzz(func(t *testing.T, stream, cuts []byte, mode byte) {
+		mode %= 3
+		prefix := map[byte]string{1: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
+			2: "HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\n\n"}[mode]
+		data := append([]byte(prefix), stream...)
+		w := newWatchConn(&chunkConn{data: append([]byte(nil), data...), cuts: cuts}, mode != 0)
+		if mode == 0 {
+			w.startFrames()
+		}
+		var got []byte
+		var ferr *frameError
+		buf := make([]byte, 64)
+		for {
+			n, err := w.Read(buf)
+			got = append(got, buf[:n]...)
+			if err == nil {
+				continue
+			}
+			if err != io.EOF && !errors.As(err, &ferr) {
+				t.Fatalf("read: %v", err)
+			}
+			break
+		}
+		start, end, code := refFrameCheck(stream)
+		start, end = start+len(prefix), end+len(prefix)
+		if !bytes.Equal(got, data[:len(got)]) {
+			t.Fatal("bytes passed changed")
+		}
+		if code == 0 {
+			if ferr != nil || len(got) != len(data) {
+				t.Fatalf("no frame to fail, got %v after %d of %d bytes", ferr, len(got), len(data))
+			}
+			return
+		}
+		if ferr == nil || ferr.code != code {
+			t.Fatalf("frame at %d..%d should fail with %d; got %v", start, end, code, ferr)
+		}
+		if len(got) < start || len(got) >= end {
+			t.Fatalf("passed %d bytes; the frame to fail is %d..%d", len(got), start, end)
+		}
+		// Later reads go straight through (lingering after the failure).
+		if n, err := w.Read(buf); n == 0 && err != io.EOF && len(got) < len(data) {
+			t.Fatalf("read after the failure: %d, %v", n, err)
+		}
 	})
 }

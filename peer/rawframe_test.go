@@ -214,6 +214,12 @@ func dialRaw(t testing.TB, srv *Server, extraHeaders string) *rawPeer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return upgradeRaw(t, conn, extraHeaders)
+}
+
+// upgradeRaw does the client's upgrade by hand on conn.
+func upgradeRaw(t testing.TB, conn net.Conn, extraHeaders string) *rawPeer {
+	t.Helper()
 	t.Cleanup(func() { conn.Close() })
 	p := &rawPeer{t: t, conn: conn, br: bufio.NewReader(conn), client: true}
 	p.write([]byte("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
@@ -242,6 +248,12 @@ func newRawServer(t testing.TB, extraResponse string) *rawServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newRawServerOn(t, ln, extraResponse)
+}
+
+// newRawServerOn is newRawServer on a given listener (TLS for wss).
+func newRawServerOn(t testing.TB, ln net.Listener, extraResponse string) *rawServer {
+	t.Helper()
 	rs := &rawServer{ln: ln, peers: make(chan *rawPeer, 1)}
 	done := make(chan struct{})
 	t.Cleanup(func() { ln.Close(); <-done })

@@ -75,6 +75,10 @@ func (s *Server) Listen(port int, bindAddress string, protocols []string) error 
 		cfg.NextProtos = []string{"http/1.1"}
 		l = tls.NewListener(l, cfg)
 	}
+	// Over TLS, so it sees the frames; the http.Server then sees no
+	// *tls.Conn and the TLS handshake happens on its first read, under the
+	// same ReadHeaderTimeout deadline.
+	l = watchListener{l}
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: s.lim.handshakeTO,
 		// Small buffers keep an idle connection near 20 KiB: the read side
@@ -183,7 +187,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	nc := ws.NetConn()
+	wc, isWatch := ws.NetConn().(*watchConn)
+	if !isWatch {
+		_ = ws.Close()
+		return
+	}
+	nc := wc.Conn
 	if t, isTLS := nc.(*tls.Conn); isTLS {
 		nc = t.NetConn()
 	}
@@ -192,6 +201,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = ws.Close()
 		return
 	}
+	wc.startFrames()
 	c := newConn(&s.hub, s.lim)
 	c.srv = s
 	c.url = r.RequestURI

@@ -1,0 +1,244 @@
+package peer
+
+import (
+	"encoding/binary"
+	"net"
+	"unicode/utf8"
+
+	"github.com/gorilla/websocket"
+)
+
+// gorilla/websocket lets through, or answers with another code, a few frames
+// RFC 6455 says must fail the connection:
+//   - a close frame with a 1-byte payload: gorilla takes it for a close
+//     without status code (1005) and answers it cleanly; its body must start
+//     with a 2-byte code (§5.5.1), so it is a protocol error (1002);
+//   - a close reason that is not UTF-8: gorilla fails with 1002; it is data
+//     inconsistent with its type, 1007 (§7.4.1, as for text messages);
+//   - a 64-bit payload length with the most significant bit set (§5.2):
+//     gorilla drops the connection without a close frame; 1002.
+//
+// watchConn sits right under gorilla (over TLS when there is TLS) and follows
+// the frame stream gorilla reads: frame headers only, and the payload of
+// close frames (at most 125 bytes). On one of these frames it hands gorilla
+// the bytes before the frame, then a *frameError instead of the frame; the
+// reader then sends the close code itself (Conn.readFailed) and lingers.
+
+// frameError is a frame gorilla would mishandle; the connection is failed
+// with code.
+type frameError struct {
+	code int
+	msg  string
+}
+
+func (e *frameError) Error() string { return "websocket: " + e.msg }
+
+// Unwrap makes errors.Is(err, ErrInvalidUTF8) hold for a close reason that is
+// not UTF-8.
+func (e *frameError) Unwrap() error {
+	if e.code == 1007 {
+		return ErrInvalidUTF8
+	}
+	return nil
+}
+
+const (
+	wOff     uint8 = iota // not following (server before the upgrade; after a close frame or an error)
+	wHTTP                 // client: skipping the upgrade response up to its empty line
+	wHeader               // collecting a frame header
+	wPayload              // skipping a payload
+	wClose                // collecting a close payload
+)
+
+type watchConn struct {
+	net.Conn
+	st     uint8
+	hdr    [14]byte
+	nh     int // header bytes collected
+	need   int // header length, known once nh >= 2
+	left   uint64
+	key    [4]byte
+	masked bool
+	pay    [125]byte
+	np     int
+	line   int  // wHTTP: bytes in the current line
+	lineCR bool // wHTTP: the current line starts with CR
+	err    error
+}
+
+// newWatchConn wraps nc. A client's starts by skipping the HTTP response; a
+// server's follows nothing until startFrames.
+func newWatchConn(nc net.Conn, client bool) *watchConn {
+	w := &watchConn{Conn: nc}
+	if client {
+		w.st = wHTTP
+	}
+	return w
+}
+
+// startFrames: the upgrade is done and nothing of the frame stream was read
+// (a server's gorilla refuses a client that sent data before the 101).
+func (w *watchConn) startFrames() { w.st = wHeader }
+
+// CloseWrite half-closes the connection below, when it can.
+func (w *watchConn) CloseWrite() error {
+	if cw, ok := w.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+func (w *watchConn) Read(p []byte) (int, error) {
+	if w.err != nil { // reported once; later reads (lingering) go straight through
+		err := w.err
+		w.err, w.st = nil, wOff
+		return 0, err
+	}
+	n, err := w.Conn.Read(p)
+	if w.st == wOff || n == 0 {
+		return n, err
+	}
+	k, ferr := w.scan(p[:n])
+	if ferr == nil {
+		return n, err
+	}
+	if k > 0 {
+		w.err = ferr
+		return k, nil
+	}
+	w.st = wOff
+	return 0, ferr
+}
+
+// scan follows the bytes in b. On a frame to fail it returns the offset in b
+// where that frame began (0 when it began in an earlier read) and the error.
+func (w *watchConn) scan(b []byte) (int, error) {
+	start := 0
+	for i := 0; i < len(b) && w.st != wOff; {
+		switch w.st {
+		case wHTTP:
+			c := b[i]
+			i++
+			if c != '\n' {
+				if w.line == 0 {
+					w.lineCR = c == '\r'
+				}
+				w.line++
+				continue
+			}
+			if w.line == 0 || w.line == 1 && w.lineCR { // the empty line ends the response
+				w.st, w.nh = wHeader, 0
+			}
+			w.line, w.lineCR = 0, false
+		case wHeader:
+			if w.nh == 0 {
+				start = i
+			}
+			if w.nh < 2 {
+				n := copy(w.hdr[w.nh:2], b[i:])
+				w.nh += n
+				i += n
+				if w.nh < 2 {
+					continue
+				}
+				w.need = 2
+				switch w.hdr[1] & 0x7F {
+				case 126:
+					w.need += 2
+				case 127:
+					w.need += 8
+				}
+				if w.hdr[1]&0x80 != 0 {
+					w.need += 4
+				}
+			}
+			n := copy(w.hdr[w.nh:w.need], b[i:])
+			w.nh += n
+			i += n
+			if w.nh == w.need {
+				if err := w.endHeader(); err != nil {
+					return start, err
+				}
+			}
+		case wPayload:
+			n := min(uint64(len(b)-i), w.left)
+			i += int(n)
+			w.left -= n
+			if w.left == 0 {
+				w.st, w.nh = wHeader, 0
+			}
+		case wClose:
+			n := copy(w.pay[w.np:w.np+int(w.left)], b[i:])
+			i += n
+			w.np += n
+			w.left -= uint64(n)
+			if w.left == 0 {
+				w.st = wOff // nothing after a close frame matters
+				if err := w.checkClose(w.pay[:w.np]); err != nil {
+					return start, err
+				}
+			}
+		}
+	}
+	return len(b), nil
+}
+
+func (w *watchConn) endHeader() error {
+	h := w.hdr[:w.nh]
+	w.nh = 0
+	var n uint64
+	switch l := h[1] & 0x7F; l {
+	case 126:
+		n = uint64(binary.BigEndian.Uint16(h[2:4]))
+	case 127:
+		n = binary.BigEndian.Uint64(h[2:10])
+		if n>>63 != 0 {
+			return &frameError{1002, "64-bit payload length with the most significant bit set"}
+		}
+	default:
+		n = uint64(l)
+	}
+	w.masked = h[1]&0x80 != 0
+	if w.masked {
+		copy(w.key[:], h[len(h)-4:])
+	}
+	switch {
+	case h[0]&0x0F != websocket.CloseMessage:
+		w.st, w.left = wPayload, n
+		if n == 0 {
+			w.st = wHeader
+		}
+	case n == 1:
+		return &frameError{1002, "close frame with a 1-byte payload"}
+	case n == 0 || n > 125:
+		w.st = wOff // valid without status; or too long, which gorilla fails
+	default:
+		w.st, w.left, w.np = wClose, n, 0
+	}
+	return nil
+}
+
+// checkClose: a close payload of 2..125 bytes. Invalid codes are gorilla's
+// to fail (with 1002).
+func (w *watchConn) checkClose(p []byte) error {
+	if w.masked {
+		for i := range p {
+			p[i] ^= w.key[i&3]
+		}
+	}
+	if ValidCloseCode(int(binary.BigEndian.Uint16(p))) && !utf8.Valid(p[2:]) {
+		return &frameError{1007, "close reason is not UTF-8"}
+	}
+	return nil
+}
+
+// watchListener wraps accepted connections (over TLS when serving wss).
+type watchListener struct{ net.Listener }
+
+func (l watchListener) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return newWatchConn(nc, false), nil
+}
