@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -58,6 +59,18 @@ func ValidateURL(raw string) (*url.URL, error) {
 	if u.Opaque != "" || u.Hostname() == "" {
 		return nil, fmt.Errorf("%w: missing host in %q", ErrInvalidURL, raw)
 	}
+	if u.User != nil { // not in a ws-URI (RFC 6455 §3); gorilla refuses it when dialing
+		return nil, fmt.Errorf("%w: user info in %q", ErrInvalidURL, raw)
+	}
+	if strings.HasSuffix(u.Host, ":") { // gorilla would dial "host:" (url.Port() is "")
+		return nil, fmt.Errorf("%w: empty port in %q", ErrInvalidURL, raw)
+	}
+	if !validHost(u) {
+		return nil, fmt.Errorf("%w: bad host %q", ErrInvalidURL, u.Host)
+	}
+	if _, err := url.Parse(u.String()); err != nil { // e.g. a non-ASCII IPv6 zone: printed, it no longer parses
+		return nil, fmt.Errorf("%w: %v", ErrInvalidURL, err)
+	}
 	if p := u.Port(); p != "" {
 		var n int
 		if _, err := fmt.Sscanf(p, "%d", &n); err != nil || n < 1 || n > 65535 {
@@ -65,6 +78,23 @@ func ValidateURL(raw string) (*url.URL, error) {
 		}
 	}
 	return u, nil
+}
+
+// validHost reports whether u's host (and port, if any) makes an address the
+// dialer can use: an IPv6 literal must be in brackets ("ws://::1" is not),
+// and no stray bracket.
+func validHost(u *url.URL) bool {
+	h := u.Hostname()
+	if h == "" {
+		return false
+	}
+	if u.Port() != "" {
+		if sh, _, err := net.SplitHostPort(u.Host); err != nil || sh != h {
+			return false
+		}
+	}
+	sh, _, err := net.SplitHostPort(net.JoinHostPort(h, "1"))
+	return err == nil && sh == h
 }
 
 // Connect validates the URL at once, then dials in a goroutine; the outcome

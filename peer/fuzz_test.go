@@ -3,6 +3,7 @@ package peer
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/gorilla/websocket"
 )
 
 // Fuzzers for what we parse and validate ourselves. Seeds are in f.Add and
@@ -21,27 +24,54 @@ import (
 
 func FuzzValidateURL(f *testing.F) {
 	for _, s := range []string{"ws://127.0.0.1:9080/chat?room=1", "wss://game.example/", "ws://[::1]:80/", "http://x/",
-		"ws://", "ws://:80/", "ws://host:0/", "ws://host:65536/", "ws:host", "ws://h%zz/", "WS://HOST/", "ws://user:pw@h/#frag", ""} {
+		"ws://", "ws://:80/", "ws://host:0/", "ws://host:65536/", "ws:host", "ws://h%zz/", "WS://HOST/", "ws://user:pw@h/#frag", "",
+		"ws://h/p%2Fq?x=%zz", "wss://[fe80::1%25eth0]/", "ws://h:/", "ws://h/#", "ws://@h/"} {
 		f.Add(s)
 	}
+	errDialed := errors.New("dialed")
 	f.Fuzz(func(t *testing.T, raw string) {
 		u, err := ValidateURL(raw)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidURL) && !errors.Is(err, ErrUnsupportedURL) {
 				t.Fatalf("ValidateURL(%q): untyped error %v", raw, err)
 			}
+			// Connect refuses it the same way, at once.
+			cl := NewClient(Options{})
+			defer cl.Shutdown()
+			if cerr := cl.Connect(raw); cerr == nil || cerr.Error() != err.Error() || cl.Conn() != nil {
+				t.Fatalf("Connect(%q) = %v, ValidateURL said %v", raw, cerr, err)
+			}
 			return
 		}
 		if u.Scheme != "ws" && u.Scheme != "wss" {
 			t.Fatalf("accepted scheme %q", u.Scheme)
 		}
-		if u.Hostname() == "" {
-			t.Fatalf("accepted %q without a host", raw)
+		if u.Hostname() == "" || u.Opaque != "" || u.User != nil {
+			t.Fatalf("accepted %q (host %q, opaque %q, user %v)", raw, u.Hostname(), u.Opaque, u.User)
 		}
-		if p := u.Port(); p != "" {
-			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-				t.Fatalf("accepted port %q", p)
+		port := u.Port()
+		if port != "" {
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				t.Fatalf("accepted port %q", port)
 			}
+		} else if port = "80"; u.Scheme == "wss" {
+			port = "443"
+		}
+		// It round-trips.
+		u2, err := ValidateURL(u.String())
+		if err != nil || u2.String() != u.String() {
+			t.Fatalf("%q -> %q -> %v, %v", raw, u.String(), u2, err)
+		}
+		// gorilla takes it too (a URL it refused would fail later, in the
+		// dialing goroutine), and dials the host and port it names.
+		var dialed string
+		dial := func(_ context.Context, _, addr string) (net.Conn, error) { dialed = addr; return nil, errDialed }
+		d := websocket.Dialer{NetDialContext: dial, NetDialTLSContext: dial}
+		if _, _, err := d.Dial(raw, nil); !errors.Is(err, errDialed) {
+			t.Fatalf("gorilla refuses %q: %v", raw, err)
+		}
+		if want := net.JoinHostPort(u.Hostname(), port); dialed != want {
+			t.Fatalf("%q: gorilla dialed %q, want %q", raw, dialed, want)
 		}
 	})
 }
