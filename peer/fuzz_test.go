@@ -77,7 +77,8 @@ func FuzzValidateURL(f *testing.F) {
 }
 
 func FuzzParseProxyURL(f *testing.F) {
-	for _, s := range []string{"http://user:pass@127.0.0.1:3128", "https://proxy.lan/", "socks5://x:1", "http://", "http://:8080", "http://%41:80", ""} {
+	for _, s := range []string{"http://user:pass@127.0.0.1:3128", "https://proxy.lan/", "socks5://x:1", "http://", "http://:8080", "http://%41:80", "",
+		"http://proxy:0", "http://proxy:65536", "http://[::1]", "https://u%3Ax:p%40@[::1]:8443/ignored?x"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -86,10 +87,28 @@ func FuzzParseProxyURL(f *testing.F) {
 			if !errors.Is(err, ErrInvalidArgument) {
 				t.Fatalf("parseProxyURL(%q): untyped error %v", raw, err)
 			}
+			if raw == "" {
+				return // no proxy
+			}
+			// Connect refuses it at once.
+			cl := NewClient(Options{ProxyURL: raw})
+			defer cl.Shutdown()
+			if cerr := cl.Connect("ws://127.0.0.1:1/"); cerr == nil || cl.Conn() != nil {
+				t.Fatalf("Connect through proxy %q = %v", raw, cerr)
+			}
 			return
 		}
-		if (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		if (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.Opaque != "" {
 			t.Fatalf("accepted %q", raw)
+		}
+		if p := u.Port(); p != "" {
+			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+				t.Fatalf("accepted port %q in %q", p, raw)
+			}
+		}
+		// The address dialProxy dials is a host and a port.
+		if h, p, err := net.SplitHostPort(proxyAddr(u)); err != nil || h != u.Hostname() || p == "" {
+			t.Fatalf("%q: proxy address %q (%v)", raw, proxyAddr(u), err)
 		}
 	})
 }

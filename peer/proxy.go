@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -24,22 +25,33 @@ func parseProxyURL(raw string) (*url.URL, error) {
 	if u.Hostname() == "" {
 		return nil, fmt.Errorf("%w: proxy URL has no host", ErrInvalidArgument)
 	}
+	if !validHost(u) {
+		return nil, fmt.Errorf("%w: proxy URL has a bad host %q", ErrInvalidArgument, u.Host)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%w: proxy URL has a bad port %q", ErrInvalidArgument, p)
+		}
+	}
 	return u, nil
+}
+
+// proxyAddr is the host:port of the proxy (port 80 or 443 by default).
+func proxyAddr(pu *url.URL) string {
+	if pu.Port() != "" {
+		return pu.Host
+	}
+	if pu.Scheme == "https" {
+		return net.JoinHostPort(pu.Hostname(), "443")
+	}
+	return net.JoinHostPort(pu.Hostname(), "80")
 }
 
 // dialProxy opens a tunnel to addr through an HTTP CONNECT proxy (over TLS
 // for https:// proxies), with basic auth from the URL's user info. cc is the
 // counting wrapper of the TCP connection to the proxy.
 func dialProxy(ctx context.Context, pu *url.URL, addr string, tlsCfg *tls.Config, dialTCP func(context.Context, string) (*countingConn, error)) (net.Conn, error) {
-	host := pu.Host
-	if pu.Port() == "" {
-		if pu.Scheme == "https" {
-			host = net.JoinHostPort(pu.Hostname(), "443")
-		} else {
-			host = net.JoinHostPort(pu.Hostname(), "80")
-		}
-	}
-	cc, err := dialTCP(ctx, host)
+	cc, err := dialTCP(ctx, proxyAddr(pu))
 	if err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
