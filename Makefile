@@ -42,13 +42,17 @@ go-test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
-# Each fuzzer briefly (seed corpora in */testdata/fuzz/); FUZZTIME=5m for a real run.
-# A count, not a duration: a short duration can expire during the cold
-# start of the fuzzing workers ("context deadline exceeded").
+# Each fuzzer briefly (seed corpora in */testdata/fuzz/); FUZZTIME=5m FUZZTIME_NET=5m
+# for a real run. A count, not a duration: a short duration can expire during
+# the cold start of the fuzzing workers ("context deadline exceeded"). The
+# _NET fuzzers open a loopback connection per input (about 1 ms each).
 FUZZTIME ?= 20000x
-PEER_FUZZERS := FuzzValidateURL FuzzParseProxyURL FuzzValidateClose FuzzServerFrames
+FUZZTIME_NET ?= 4000x
+PEER_FUZZERS := FuzzValidateURL FuzzParseProxyURL FuzzValidateClose FuzzFrameWatch
+PEER_NET_FUZZERS := FuzzServerFrames FuzzClientFrames
 fuzz:
 	@for f in $(PEER_FUZZERS); do $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./peer/ || exit 1; done
+	@for f in $(PEER_NET_FUZZERS); do $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME_NET) ./peer/ || exit 1; done
 	$(GO) test -run '^$$' -fuzz '^FuzzParseHeaders$$' -fuzztime $(FUZZTIME) ./extension/
 
 library-test: $(LIB)

@@ -135,20 +135,52 @@ func FuzzValidateClose(f *testing.F) {
 	})
 }
 
+// checkMessages reads every message Poll made readable: none may be larger
+// than limit, and text must be UTF-8. It returns how many connections
+// connected and ended so far.
+func checkMessages(t *testing.T, evs []Event, limit int, connected, ended *int) {
+	t.Helper()
+	for _, ev := range evs {
+		switch ev.Kind {
+		case EventConnected:
+			*connected++
+		case EventDisconnected:
+			*ended++
+		}
+		if ev.Conn == nil {
+			continue
+		}
+		for {
+			m, ok := ev.Conn.Read()
+			if !ok {
+				break
+			}
+			if len(m.Data) > limit || m.Text && !utf8.Valid(m.Data) {
+				t.Fatalf("delivered a message of %d bytes (text %v, UTF-8 %v) with a %d-byte limit",
+					len(m.Data), m.Text, utf8.Valid(m.Data), limit)
+			}
+		}
+	}
+}
+
 // FuzzServerFrames writes arbitrary bytes after a valid upgrade: our server
-// must neither panic nor hang; the connection ends once the peer is done.
+// must neither panic nor hang, deliver only messages within the limit (text
+// in UTF-8), and end the connection once the peer is done.
 func FuzzServerFrames(f *testing.F) {
 	f.Add(rawFrame(frame{fin: true, op: opText, payload: []byte("hello"), masked: true}, -1))
 	f.Add(rawFrame(frame{fin: false, op: opText, payload: []byte("he"), masked: true}, -1))
 	f.Add(rawFrame(frame{fin: true, op: opClose, payload: closePayload(1000, "x"), masked: true}, -1))
+	f.Add(rawFrame(frame{fin: true, op: opClose, payload: []byte{3}, masked: true}, -1))
 	f.Add(rawFrame(frame{fin: true, op: opBinary, masked: true}, 1<<40))
 	f.Add([]byte{0x81, 0xff, 0, 0})
-	srv := NewServer(Options{InboundBufferSize: 1 << 16, CloseTimeout: 200 * time.Millisecond})
+	const limit = 1 << 16
+	srv := NewServer(Options{InboundBufferSize: limit, CloseTimeout: 200 * time.Millisecond})
 	if err := srv.Listen(0, "127.0.0.1", nil); err != nil {
 		f.Fatal(err)
 	}
 	defer srv.Stop()
 	var evs []Event
+	var connected, ended int
 	f.Fuzz(func(t *testing.T, data []byte) {
 		conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", srv.Port()))
 		if err != nil {
@@ -164,31 +196,91 @@ func FuzzServerFrames(f *testing.F) {
 		if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
 			t.Fatalf("upgrade: %v %v", err, resp)
 		}
-		_, _ = conn.Write(data)
-		_ = conn.(*net.TCPConn).CloseWrite()
-		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		go func() {
+			_, _ = conn.Write(data)
+			_ = conn.(*net.TCPConn).CloseWrite()
+		}()
+		// Read what the server sends until it ends the connection, while
+		// polling it.
+		deadline := time.Now().Add(5 * time.Second)
 		buf := make([]byte, 4096)
 		for {
+			_ = conn.SetReadDeadline(time.Now().Add(time.Millisecond))
 			_, err := br.Read(buf)
-			if err != nil {
-				var ne net.Error
-				if errors.As(err, &ne) && ne.Timeout() {
-					t.Fatal("the server did not end the connection within 5 s")
-				}
+			evs = srv.Poll(evs[:0])
+			checkMessages(t, evs, limit, &connected, &ended)
+			var ne net.Error
+			if err != nil && !(errors.As(err, &ne) && ne.Timeout()) && ended == connected {
 				break
 			}
-			evs = srv.Poll(evs[:0])
-			for _, ev := range evs {
-				if ev.Conn != nil {
-					for {
-						if _, ok := ev.Conn.Read(); !ok {
-							break
-						}
-					}
-				}
+			if time.Now().After(deadline) {
+				t.Fatalf("the server did not end the connection within 5 s (%d connected, %d ended)", connected, ended)
 			}
 		}
-		evs = srv.Poll(evs[:0])
+	})
+}
+
+// FuzzClientFrames: a raw server answers our client's upgrade, then writes
+// arbitrary bytes: our client must neither panic nor hang, deliver only
+// messages within the limit (text in UTF-8), and report the end.
+func FuzzClientFrames(f *testing.F) {
+	f.Add(rawFrame(text("hello"), -1))
+	f.Add(append(rawFrame(frag(opText, false, "he"), -1), rawFrame(frag(opCont, true, "llo"), -1)...))
+	f.Add(rawFrame(closeFrame(closePayload(1000, "x")), -1))
+	f.Add(rawFrame(closeFrame(append(closePayload(1000, ""), 0xff)), -1))
+	f.Add(rawFrame(frame{fin: true, op: opText, payload: []byte("x"), masked: true}, -1))
+	f.Add(rawFrame(frame{fin: true, op: opBinary}, 1<<40))
+	const limit = 1 << 16
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer ln.Close()
+	var evs []Event
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cl := NewClient(Options{InboundBufferSize: limit, CloseTimeout: 200 * time.Millisecond})
+		defer cl.Shutdown()
+		if err := cl.Connect("ws://" + ln.Addr().String() + "/"); err != nil {
+			t.Fatal(err)
+		}
+		_ = ln.(*net.TCPListener).SetDeadline(time.Now().Add(5 * time.Second))
+		conn, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		br := bufio.NewReader(conn)
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = conn.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Accept: " + computeAccept(req.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n"))
+		wrote := make(chan struct{})
+		go func() {
+			defer close(wrote)
+			_, _ = conn.Write(data)
+			_ = conn.(*net.TCPConn).CloseWrite()
+			_, _ = io.Copy(io.Discard, br) // until our client ends the connection
+		}()
+		var connected, ended int
+		deadline := time.Now().Add(5 * time.Second)
+		for ended == 0 {
+			evs = cl.Poll(evs[:0])
+			checkMessages(t, evs, limit, &connected, &ended)
+			for _, ev := range evs {
+				if ev.Kind == EventConnectError {
+					t.Fatalf("connect error after a valid 101: %v", ev.Err)
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("our client did not end the connection within 5 s")
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		conn.Close()
+		<-wrote
 	})
 }
 
