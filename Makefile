@@ -48,7 +48,7 @@ go-test:
 # _NET fuzzers open a loopback connection per input (about 1 ms each).
 FUZZTIME ?= 20000x
 FUZZTIME_NET ?= 4000x
-PEER_FUZZERS := FuzzValidateURL FuzzParseProxyURL FuzzValidateClose FuzzFrameWatch
+PEER_FUZZERS := FuzzValidateURL FuzzParseProxyURL FuzzValidateClose FuzzFrameWatch FuzzTakeFrames
 PEER_NET_FUZZERS := FuzzServerFrames FuzzClientFrames
 fuzz:
 	@for f in $(PEER_FUZZERS); do $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./peer/ || exit 1; done

@@ -347,6 +347,7 @@ func (cl *Client) Disconnect(code int, reason string) error {
 // Poll appends the waiting events to dst and returns it.
 func (cl *Client) Poll(dst []Event) []Event {
 	cl.hub.flushDirty()
+	cl.hub.readDirectAll()
 	q := cl.hub.take()
 	for i := range q {
 		ev := q[i].apply()

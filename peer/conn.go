@@ -97,6 +97,7 @@ type Conn struct {
 
 	info       atomic.Pointer[connInfo]
 	cc         atomic.Pointer[countingConn]
+	dr         *directRead     // set by attach; nil without direct reads
 	ws         *websocket.Conn // set before the goroutines start
 	cancelDial atomic.Pointer[context.CancelFunc]
 	t0         time.Time
@@ -144,6 +145,7 @@ type Conn struct {
 
 	// stats
 	msgsIn, msgsOut, bytesIn, bytesOut atomic.Int64
+	directIn                           atomic.Int64 // of msgsIn, read by Poll (direct.go)
 	rtt                                atomic.Int64
 	pingAt                             atomic.Int64 // oldest unanswered ping (ns since t0), 0 none
 }
@@ -168,6 +170,10 @@ func newConn(h *hub, lim limits) *Conn {
 func (c *Conn) attach(ws *websocket.Conn, cc *countingConn) {
 	c.ws = ws
 	c.cc.Store(cc)
+	if wc, ok := ws.NetConn().(*watchConn); ok {
+		c.dr = newDirectRead(c, cc, wc)
+		wc.dr = c.dr
+	}
 	cc.established.Store(true)
 	ws.SetReadLimit(c.lim.inBuf)
 	ws.SetCloseHandler(func(int, string) error { return nil }) // the writer replies, after flushing

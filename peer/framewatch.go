@@ -61,15 +61,18 @@ type watchConn struct {
 	masked bool
 	pay    [125]byte
 	np     int
-	line   int  // wHTTP: bytes in the current line
-	lineCR bool // wHTTP: the current line starts with CR
+	line   int // wHTTP: bytes in the current line
+	client bool
+	inFrag bool        // a fragmented data message is under way
+	dr     *directRead // set once established, when Poll may read directly
+	lineCR bool        // wHTTP: the current line starts with CR
 	err    error
 }
 
 // newWatchConn wraps nc. A client's starts by skipping the HTTP response; a
 // server's follows nothing until startFrames.
 func newWatchConn(nc net.Conn, client bool) *watchConn {
-	w := &watchConn{Conn: nc}
+	w := &watchConn{Conn: nc, client: client}
 	if client {
 		w.st = wHTTP
 	}
@@ -93,6 +96,11 @@ func (w *watchConn) Read(p []byte) (int, error) {
 		err := w.err
 		w.err, w.st = nil, wOff
 		return 0, err
+	}
+	if w.dr != nil && w.st == wHeader && w.nh == 0 && !w.inFrag && w.dr.c.phase.Load() == phOpen {
+		// Between frames with nothing buffered above: Poll may take
+		// complete frames until data comes.
+		w.dr.park()
 	}
 	n, err := w.Conn.Read(p)
 	if w.st == wOff || n == 0 {
@@ -197,6 +205,12 @@ func (w *watchConn) endHeader() error {
 		}
 	default:
 		n = uint64(l)
+	}
+	switch op := h[0] & 0x0F; {
+	case op == websocket.TextMessage || op == websocket.BinaryMessage:
+		w.inFrag = h[0]&0x80 == 0
+	case op == 0 && h[0]&0x80 != 0:
+		w.inFrag = false
 	}
 	w.masked = h[1]&0x80 != 0
 	if w.masked {

@@ -28,6 +28,7 @@ type hub struct {
 
 	regMu sync.Mutex
 	live  map[*Conn]struct{}
+	ds    directSet // guarded by regMu, except its caller-thread scratch
 
 	wg sync.WaitGroup
 }
@@ -146,12 +147,16 @@ func (h *hub) register(c *Conn) {
 		h.live = make(map[*Conn]struct{})
 	}
 	h.live[c] = struct{}{}
+	if c.dr != nil {
+		h.addDirect(c)
+	}
 	h.regMu.Unlock()
 }
 
 func (h *hub) unregister(c *Conn) {
 	h.regMu.Lock()
 	delete(h.live, c)
+	h.removeDirect(c)
 	h.regMu.Unlock()
 }
 
@@ -169,6 +174,7 @@ func (h *hub) liveConns() []*Conn {
 // connection (which makes the rest end promptly) and waits again.
 func (h *hub) wait(grace time.Duration) {
 	h.stopWaker()
+	defer h.closeDirect()
 	defer func() {
 		h.wk.mu.Lock()
 		h.wk.closed = false

@@ -229,6 +229,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // Poll appends the waiting events to dst and returns it.
 func (s *Server) Poll(dst []Event) []Event {
 	s.hub.flushDirty()
+	s.hub.readDirectAll()
 	q := s.hub.take()
 	for i := range q {
 		ev := q[i].apply()

@@ -1,0 +1,254 @@
+package peer
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"runtime"
+	"sync/atomic"
+	"syscall"
+	"unicode/utf8"
+)
+
+// Direct reads: the polling thread takes complete messages from the socket.
+//
+// A message that arrives while the reader goroutine sleeps costs a
+// cross-thread wake-up before Poll can see it (about 20 µs per direction on
+// a small VM): the round trip of a game loop that echoes. So, like the
+// direct write (flushDirect), Poll reads what is already there: when the
+// reader goroutine is parked between frames (nothing of a frame buffered in
+// gorilla, no fragmented message under way), Poll peeks at the socket, takes
+// the complete plain data frames at its head (FIN set, no RSV bits, text or
+// binary, masked as the role requires, within the limits, text valid UTF-8)
+// and consumes exactly those bytes. Everything else (control frames,
+// fragments, compressed frames, partial frames, anything malformed, a full
+// inbound queue) stays in the socket for the reader goroutine and gorilla, so
+// the rules and the errors are the same whichever thread reads.
+//
+// Ownership of the socket's read side is one atomic word: the reader owns it
+// except while it waits for data in watchConn.Read at a frame boundary; Poll
+// takes it only from there and gives it back before returning.
+
+const (
+	ownReader int32 = iota // the reader goroutine reads (and may block)
+	ownFree                // the reader waits for data at a frame boundary
+	ownPoll                // Poll reads
+)
+
+// Poll takes at most this much per connection and call; the rest is the
+// reader goroutine's, so bulk transfers keep their own core.
+const (
+	directReadMax    = 64 << 10
+	directReadFrames = 64
+)
+
+// parkHook, when set (tests), runs when a parked reader wakes: a late
+// wake-up lets Poll win the race for the data more often.
+var parkHook func()
+
+// directRead is a connection's shared read side (nil where the socket is not
+// a plain TCP socket under watchConn: TLS, proxies, other platforms).
+type directRead struct {
+	c      *Conn
+	raw    syscall.RawConn
+	server bool // frames from the peer must be masked
+	key    uint32
+	owner  atomic.Int32
+	takes  atomic.Uint32 // times Poll took the read side
+
+	one    [1]byte
+	waitCB func(fd uintptr) bool // reader: true once readable (or EOF/error)
+	peekCB func(fd uintptr) bool // reader: one peek, sets ready
+	ready  bool
+
+	pollCB func(fd uintptr) // Poll: peek or read pbuf; sets pn, perr
+	pbuf   []byte
+	peek   bool
+	pn     int
+	perr   error
+}
+
+func newDirectRead(c *Conn, cc *countingConn, wc *watchConn) *directRead {
+	if !directReads || cc == nil || cc.raw == nil || wc == nil || wc.Conn != net.Conn(cc) {
+		return nil
+	}
+	d := &directRead{c: c, raw: cc.raw, server: !wc.client}
+	d.owner.Store(ownReader)
+	d.waitCB = func(fd uintptr) bool {
+		_, err := peekSocket(fd, d.one[:])
+		return !errors.Is(err, syscall.EAGAIN)
+	}
+	d.peekCB = func(fd uintptr) bool {
+		_, err := peekSocket(fd, d.one[:])
+		d.ready = !errors.Is(err, syscall.EAGAIN)
+		return true
+	}
+	d.pollCB = func(fd uintptr) {
+		if d.peek {
+			d.pn, d.perr = peekSocket(fd, d.pbuf)
+		} else {
+			d.pn, d.perr = readSocket(fd, d.pbuf)
+		}
+	}
+	return d
+}
+
+// park is the reader goroutine's wait for data at a frame boundary (from
+// watchConn.Read): meanwhile Poll may take complete frames itself. It returns
+// owning the read side with data (or an end, or an error) in the socket.
+func (d *directRead) park() {
+	for {
+		g := d.takes.Load()
+		d.owner.Store(ownFree)
+		err := d.raw.Read(d.waitCB)
+		if parkHook != nil {
+			parkHook()
+		}
+		for !d.owner.CompareAndSwap(ownFree, ownReader) {
+			runtime.Gosched() // Poll is reading; it takes microseconds
+		}
+		if err != nil || d.c.phase.Load() != phOpen || d.takes.Load() == g {
+			return // (Poll took nothing meanwhile: the data waitCB saw is there)
+		}
+		d.ready = false
+		if e := d.raw.Read(d.peekCB); e != nil || d.ready {
+			return // what Poll left (or the end) is the reader's
+		}
+	}
+}
+
+// readDirect is Poll's read (caller thread): complete plain frames at the
+// head of the socket become messages, queued as the reader would queue them.
+func (c *Conn) readDirect(h *hub) {
+	d := c.dr
+	if d == nil || c.phase.Load() != phOpen || !d.owner.CompareAndSwap(ownFree, ownPoll) {
+		return
+	}
+	defer d.owner.Store(ownFree)
+	d.takes.Add(1)
+	// Control, not Read: the parked reader holds the descriptor's read
+	// lock while it waits; the owner word is what serializes reads.
+	d.pbuf, d.peek, d.pn, d.perr = h.directBuf(), true, 0, nil
+	if err := d.raw.Control(d.pollCB); err != nil || d.perr != nil || d.pn <= 0 {
+		d.pbuf = nil
+		return // nothing, an end or an error: the reader's to find
+	}
+	buf := d.pbuf
+	d.pbuf = nil
+	msgs := h.ds.msgs[:0]
+	used := c.takeFrames(buf[:d.pn], d.server, &msgs)
+	if used > 0 {
+		d.pbuf, d.peek, d.pn, d.perr = buf[:used], false, 0, nil
+		rerr := d.raw.Control(d.pollCB)
+		got := d.pn
+		d.pbuf = nil
+		if rerr == nil {
+			rerr = d.perr
+		}
+		if got != used {
+			// The peeked bytes are ours alone; the kernel gave fewer.
+			for i := range msgs {
+				if msgs[i].buf != nil {
+					putBuf(msgs[i].buf)
+				}
+			}
+			msgs = msgs[:0]
+			if got > 0 || rerr == nil {
+				rerr = errors.New("direct read: socket returned fewer bytes than it had")
+			}
+			c.fail(rerr)
+		} else {
+			c.cc.Load().in.Add(int64(used))
+		}
+	}
+	for i := range msgs {
+		n := int64(len(msgs[i].Data))
+		c.msgsIn.Add(1)
+		c.directIn.Add(1)
+		c.bytesIn.Add(n)
+		c.inCount.Add(1)
+		c.inBytes.Add(n)
+		h.push(item{kind: EventMessage, c: c, msg: msgs[i]})
+		msgs[i] = Message{}
+	}
+	h.ds.msgs = msgs[:0]
+}
+
+// takeFrames parses complete plain data frames from b into msgs (unmasked
+// copies in pooled buffers) within the inbound limits and returns the bytes
+// they span. It stops at the first frame it does not take whole.
+func (c *Conn) takeFrames(b []byte, server bool, msgs *[]Message) int {
+	cnt, bytes := c.inCount.Load(), c.inBytes.Load()
+	i := 0
+	for len(*msgs) < directReadFrames && len(b)-i >= 2 {
+		b0, b1 := b[i], b[i+1]
+		op := b0 & 0x0F
+		if b0&0xF0 != 0x80 || (op != 1 && op != 2) || (b1&0x80 != 0) != server {
+			break // not final, RSV bits, control, continuation, wrong mask
+		}
+		hl := 2
+		l := uint64(b1 & 0x7F)
+		switch l {
+		case 126:
+			if len(b)-i < 4 {
+				return i
+			}
+			l = uint64(binary.BigEndian.Uint16(b[i+2:]))
+			hl = 4
+		case 127:
+			if len(b)-i < 10 {
+				return i
+			}
+			l = binary.BigEndian.Uint64(b[i+2:])
+			hl = 10
+		}
+		if server {
+			hl += 4
+		}
+		if len(b)-i < hl {
+			break // the mask key is not all here
+		}
+		if l > uint64(c.lim.inBuf) || uint64(len(b)-i-hl) < l {
+			break // too big (gorilla fails it) or not all here
+		}
+		if cnt >= c.lim.maxPk || (bytes != 0 && bytes+int64(l) > c.lim.inBuf) {
+			break // the queue is full: the reader waits for room
+		}
+		p := b[i+hl : i+hl+int(l)]
+		var m Message
+		if l > 0 {
+			m.buf = getBuf(int(l))
+			m.Data = *m.buf
+			if server {
+				maskCopy(m.Data, p, binary.LittleEndian.Uint32(b[i+hl-4:]))
+			} else {
+				copy(m.Data, p)
+			}
+		}
+		m.Text = op == 1
+		if m.Text && !utf8.Valid(m.Data) {
+			if m.buf != nil {
+				putBuf(m.buf)
+			}
+			break // the reader fails it with 1007
+		}
+		*msgs = append(*msgs, m)
+		cnt++
+		bytes += int64(l)
+		i += hl + int(l)
+	}
+	return i
+}
+
+// maskCopy sets dst to src XOR the masking key (key: the 4 key bytes read
+// little-endian), eight bytes at a time.
+func maskCopy(dst, src []byte, key uint32) {
+	k8 := uint64(key) | uint64(key)<<32
+	i := 0
+	for ; i+8 <= len(src); i += 8 {
+		binary.LittleEndian.PutUint64(dst[i:], binary.LittleEndian.Uint64(src[i:])^k8)
+	}
+	for ; i < len(src); i++ {
+		dst[i] = src[i] ^ byte(key>>(8*(i&3)))
+	}
+}

@@ -1,0 +1,439 @@
+package peer
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gorilla/websocket"
+)
+
+// Direct reads (direct.go): Poll takes complete plain frames itself, the
+// reader goroutine everything else. Whichever thread reads, messages arrive
+// whole and in order, control frames are answered, and bad frames fail the
+// connection as before.
+
+func TestTakeFrames(t *testing.T) {
+	masked := func(op byte, p []byte) []byte {
+		return rawFrame(frame{fin: true, op: op, payload: p, masked: true}, -1)
+	}
+	plain := func(op byte, p []byte) []byte { return rawFrame(frame{fin: true, op: op, payload: p}, -1) }
+	cat := func(bs ...[]byte) []byte { return bytes.Join(bs, nil) }
+	big := bytes.Repeat([]byte("z"), 300)
+	huge := append(masked(opBinary, nil)[:1], 0x80|127, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4)
+	cases := []struct {
+		name   string
+		server bool
+		maxPk  int
+		in     []byte
+		want   []string // payloads taken (text marked with a "T:" prefix)
+		rest   int      // bytes left in the socket
+	}{
+		{"two binary", true, 0, cat(masked(opBinary, []byte("ab")), masked(opBinary, []byte("cde"))), []string{"ab", "cde"}, 0},
+		{"text then empty", true, 0, cat(masked(opText, []byte("héllo")), masked(opBinary, nil)), []string{"T:héllo", ""}, 0},
+		{"16-bit length", true, 0, masked(opBinary, big), []string{string(big)}, 0},
+		{"unmasked at a server", true, 0, plain(opBinary, []byte("x")), nil, 3},
+		{"masked at a client", false, 0, masked(opBinary, []byte("x")), nil, 7},
+		{"client takes unmasked", false, 0, cat(plain(opText, []byte("a")), plain(opBinary, []byte("b"))), []string{"T:a", "b"}, 0},
+		{"ping first", true, 0, cat(masked(opPing, nil), masked(opBinary, []byte("x"))), nil, 13},
+		{"stops at a pong", true, 0, cat(masked(opBinary, []byte("x")), masked(opPong, nil)), []string{"x"}, 6},
+		{"stops at close", true, 0, cat(masked(opBinary, []byte("x")), masked(opClose, closePayload(1000, ""))), []string{"x"}, 8},
+		{"compressed", true, 0, rawFrame(frame{fin: true, rsv: 0x40, op: opBinary, payload: []byte("x"), masked: true}, -1), nil, 7},
+		{"RSV3", true, 0, rawFrame(frame{fin: true, rsv: 0x10, op: opText, payload: []byte("x"), masked: true}, -1), nil, 7},
+		{"fragment", true, 0, rawFrame(frame{op: opText, payload: []byte("x"), masked: true}, -1), nil, 7},
+		{"continuation", true, 0, rawFrame(frame{fin: true, op: opCont, payload: []byte("x"), masked: true}, -1), nil, 7},
+		{"partial second", true, 0, cat(masked(opBinary, []byte("ab")), masked(opBinary, []byte("cd"))[:7]), []string{"ab"}, 7},
+		{"empty frame's key cut", true, 0, cat(masked(opBinary, []byte("ab")), masked(opBinary, nil)[:4]), []string{"ab"}, 4},
+		{"16-bit length cut", true, 0, masked(opBinary, big)[:3], nil, 3},
+		{"partial header", true, 0, cat(masked(opBinary, []byte("ab")), []byte{0x82}), []string{"ab"}, 1},
+		{"bad UTF-8", true, 0, cat(masked(opBinary, []byte("ok")), masked(opText, []byte{0xff, 'a'})), []string{"ok"}, 8},
+		{"over the limit", true, 0, cat(masked(opBinary, []byte("ok")), masked(opBinary, make([]byte, 1001))), []string{"ok"}, 1009},
+		{"64-bit length with MSB", true, 0, huge, nil, len(huge)},
+		{"queue full", true, 2, cat(masked(opBinary, []byte("1")), masked(opBinary, []byte("2")), masked(opBinary, []byte("3"))), []string{"1", "2"}, 7},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newConn(&hub{}, resolve(&Options{InboundBufferSize: 1000, MaxQueuedPackets: tc.maxPk}))
+			var msgs []Message
+			used := c.takeFrames(tc.in, tc.server, &msgs)
+			var got []string
+			for _, m := range msgs {
+				s := string(m.Data)
+				if m.Text {
+					s = "T:" + s
+				}
+				got = append(got, s)
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("took %q, want %q", got, tc.want)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Fatalf("message %d: %q, want %q", i, got[i], tc.want[i])
+				}
+			}
+			if rest := len(tc.in) - used; rest != tc.rest {
+				t.Fatalf("left %d bytes, want %d", rest, tc.rest)
+			}
+		})
+	}
+}
+
+func TestMaskCopy(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := 0; n < 70; n++ {
+		src := make([]byte, n)
+		for i := range src {
+			src[i] = byte(r.Uint32())
+		}
+		key := [4]byte{byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32()), byte(r.Uint32())}
+		dst := make([]byte, n)
+		maskCopy(dst, src, binary.LittleEndian.Uint32(key[:]))
+		for i := range src {
+			if dst[i] != src[i]^key[i&3] {
+				t.Fatalf("len %d byte %d: %#x, want %#x", n, i, dst[i], src[i]^key[i&3])
+			}
+		}
+	}
+}
+
+// mixedStream builds a byte stream of n messages of every kind (plain small
+// and medium, bigger than one direct read, empty, text with multi-byte
+// characters, fragmented with pings between fragments) plus lone pings. It
+// returns the stream, the messages in order and the ping payloads in order.
+func mixedStream(r *rand.Rand, n int, masked bool) (stream []byte, want []Message, pings []string) {
+	fr := func(fin bool, op byte, p []byte) {
+		stream = append(stream, rawFrame(frame{fin: fin, op: op, payload: p, masked: masked}, -1)...)
+	}
+	payload := func(size int, text bool) []byte {
+		if text {
+			s := []byte{}
+			for len(s) < size {
+				s = utf8.AppendRune(s, rune(0x20+r.IntN(0x3000)))
+			}
+			return s
+		}
+		b := make([]byte, size)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		return b
+	}
+	for i := 0; i < n; i++ {
+		text := r.IntN(3) == 0
+		op := byte(opBinary)
+		if text {
+			op = opText
+		}
+		var p []byte
+		switch k := r.IntN(20); {
+		case k < 11:
+			p = payload(r.IntN(200), text)
+		case k < 15:
+			p = payload(1000+r.IntN(20000), text)
+		case k == 15:
+			p = payload(70000+r.IntN(100000), text) // more than one direct read
+		case k == 16:
+			p = nil
+		case k == 17:
+			ping := payload(r.IntN(100), false)
+			fr(true, opPing, ping)
+			pings = append(pings, string(ping))
+			i--
+			continue
+		default:
+			p = payload(10+r.IntN(3000), text)
+			parts := 2 + r.IntN(3)
+			rest := p
+			for j := 0; j < parts; j++ {
+				cut := len(rest)
+				if j < parts-1 {
+					cut = r.IntN(len(rest) + 1)
+					if text { // keep each fragment's bytes as they are; UTF-8 is checked whole
+						cut = len(rest) / (parts - j)
+					}
+				}
+				fop := byte(opCont)
+				if j == 0 {
+					fop = op
+				}
+				fr(j == parts-1, fop, rest[:cut])
+				rest = rest[cut:]
+				if j < parts-1 && r.IntN(2) == 0 {
+					ping := payload(r.IntN(20), false)
+					fr(true, opPing, ping)
+					pings = append(pings, string(ping))
+				}
+			}
+			want = append(want, Message{Data: p, Text: text})
+			continue
+		}
+		fr(true, op, p)
+		want = append(want, Message{Data: p, Text: text})
+	}
+	return stream, want, pings
+}
+
+// writeChunks writes stream in random pieces with pauses, so that frames
+// arrive whole, split and several at once while the other side polls.
+func writeChunks(conn net.Conn, r *rand.Rand, stream []byte, errc chan<- error) {
+	for len(stream) > 0 {
+		n := min(len(stream), 1+r.IntN(8192))
+		if r.IntN(4) == 0 {
+			n = min(len(stream), 1+r.IntN(16))
+		}
+		_ = conn.SetWriteDeadline(time.Now().Add(testTimeout))
+		if _, err := conn.Write(stream[:n]); err != nil {
+			errc <- err
+			return
+		}
+		stream = stream[n:]
+		if r.IntN(8) == 0 {
+			time.Sleep(time.Duration(r.IntN(300)) * time.Microsecond)
+		}
+	}
+	errc <- nil
+}
+
+func TestDirectReadMixedStream(t *testing.T) {
+	if !directReads {
+		t.Skip("no direct reads on this platform")
+	}
+	for _, role := range []string{"server", "client"} {
+		t.Run(role, func(t *testing.T) {
+			// Readers wake late now and then, so Poll takes a good share.
+			var hr atomic.Uint64
+			parkHook = func() {
+				if n := hr.Add(1); n%3 == 0 {
+					time.Sleep(time.Duration(n%200) * time.Microsecond)
+				}
+			}
+			t.Cleanup(func() { parkHook = nil })
+			r := rand.New(rand.NewPCG(7, uint64(len(role))))
+			var raw *rawPeer
+			var c *Conn
+			var step func()
+			if role == "server" {
+				srv, sp := newServer(t, Options{})
+				raw = dialRaw(t, srv, "")
+				waitUntil(t, "peer", sp.step, func() bool { return sp.count(EventConnected) == 1 })
+				c = sp.events[0].Conn
+				step = sp.step
+			} else {
+				rs := newRawServer(t, "")
+				cl, cp := newClient(t, Options{})
+				if err := cl.Connect(rs.url()); err != nil {
+					t.Fatal(err)
+				}
+				raw = rs.accept(t)
+				waitUntil(t, "connected", cp.step, func() bool { return cl.Status() == ClientConnected })
+				c, step = cl.Conn(), cp.step
+			}
+			if c.dr == nil {
+				t.Fatal("no direct read on a plain TCP connection")
+			}
+			stream, want, pings := mixedStream(r, 2000, raw.client)
+			errc := make(chan error, 1)
+			go writeChunks(raw.conn, r, stream, errc)
+			pongs := make(chan []string, 1)
+			go func() {
+				var got []string
+				for len(got) < len(pings) {
+					f, err := raw.readFrame(testTimeout)
+					if err != nil {
+						break
+					}
+					if f.op == opPong {
+						got = append(got, string(f.payload))
+					}
+				}
+				pongs <- got
+			}()
+			got := 0
+			deadline := time.Now().Add(testTimeout)
+			for got < len(want) {
+				step()
+				for {
+					m, ok := c.Read()
+					if !ok {
+						break
+					}
+					w := want[got]
+					if m.Text != w.Text || !bytes.Equal(m.Data, w.Data) {
+						t.Fatalf("message %d: %d bytes text=%v, want %d bytes text=%v (equal prefix: %v)",
+							got, len(m.Data), m.Text, len(w.Data), w.Text, bytes.HasPrefix(w.Data, m.Data))
+					}
+					got++
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("got %d of %d messages", got, len(want))
+				}
+			}
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+			gp := <-pongs
+			if len(gp) != len(pings) {
+				t.Fatalf("%d pongs for %d pings", len(gp), len(pings))
+			}
+			for i := range gp {
+				if gp[i] != pings[i] {
+					t.Fatalf("pong %d: %q, want %q", i, gp[i], pings[i])
+				}
+			}
+			direct, all := c.directIn.Load(), c.msgsIn.Load()
+			t.Logf("%d messages, %d pings; %d read by Poll, %d by the reader goroutine", len(want), len(pings), direct, all-direct)
+			if all != int64(len(want)) {
+				t.Fatalf("msgsIn %d, want %d", all, len(want))
+			}
+			if direct == 0 || direct == all {
+				t.Fatalf("both paths should have read: Poll %d of %d", direct, all)
+			}
+			if c.State() != StateOpen {
+				t.Fatalf("state %v after the stream", c.State())
+			}
+		})
+	}
+}
+
+// A frame the direct path leaves alone still fails the connection, after
+// every message before it was delivered.
+func TestDirectReadThenInvalidUTF8(t *testing.T) {
+	srv, sp := newServer(t, Options{})
+	raw := dialRaw(t, srv, "")
+	waitUntil(t, "peer", sp.step, func() bool { return sp.count(EventConnected) == 1 })
+	c := sp.events[0].Conn
+	// Poll in a tight loop (as a game loop does) races the reader goroutine
+	// for each message; it wins some.
+	for i := 0; i < 1000 && c.directIn.Load() == 0; i++ {
+		raw.send(true, opText, []byte("fine"))
+		deadline := time.Now().Add(testTimeout)
+		for c.Available() == 0 && time.Now().Before(deadline) {
+			sp.step()
+		}
+		if m, _ := c.Read(); string(m.Data) != "fine" {
+			t.Fatalf("got %q", m.Data)
+		}
+	}
+	if c.directIn.Load() == 0 {
+		t.Fatal("Poll read nothing directly from an idle-then-ready socket")
+	}
+	raw.send(true, opText, []byte("a"))
+	raw.send(true, opText, []byte{0xc3, 0x28})
+	o := raw.collect(2 * time.Second)
+	if o.closeCode != 1007 {
+		t.Fatalf("close code %d, want 1007", o.closeCode)
+	}
+	waitUntil(t, "disconnect", sp.step, func() bool { return sp.count(EventDisconnected) == 1 })
+	if m, ok := c.Read(); !ok || string(m.Data) != "a" {
+		t.Fatalf("message before the bad one: %q %v", m.Data, ok)
+	}
+}
+
+// bytesConn is a net.Conn whose reads come from a byte slice (then EOF) and
+// whose writes are discarded: gorilla reading a recorded stream.
+type bytesConn struct {
+	net.Conn // nil: the methods below are all gorilla calls
+	r        *bytes.Reader
+}
+
+func (c *bytesConn) Read(p []byte) (int, error)       { return c.r.Read(p) }
+func (c *bytesConn) Write(p []byte) (int, error)      { return len(p), nil }
+func (c *bytesConn) Close() error                     { return nil }
+func (c *bytesConn) SetDeadline(time.Time) error      { return nil }
+func (c *bytesConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *bytesConn) SetWriteDeadline(time.Time) error { return nil }
+func (c *bytesConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+func (c *bytesConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
+
+// hijackWriter lets gorilla's Upgrader take a bytesConn.
+type hijackWriter struct {
+	http.ResponseWriter
+	c *bytesConn
+}
+
+func (h *hijackWriter) Header() http.Header { return http.Header{} }
+func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return h.c, bufio.NewReadWriter(bufio.NewReader(h.c), bufio.NewWriter(h.c)), nil
+}
+
+// gorillaServerReads is what gorilla's server makes of stream: the messages
+// it reads before its first error.
+func gorillaServerReads(t *testing.T, stream []byte, limit int64) []Message {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://x/", nil)
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Sec-WebSocket-Key", testKey)
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	u := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+	ws, err := u.Upgrade(&hijackWriter{c: &bytesConn{r: bytes.NewReader(stream)}}, req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.SetReadLimit(limit)
+	var out []Message
+	for {
+		mt, data, err := ws.ReadMessage()
+		if err != nil {
+			return out
+		}
+		out = append(out, Message{Data: data, Text: mt == websocket.TextMessage})
+	}
+}
+
+// FuzzTakeFrames: whatever Poll takes from a server's socket, gorilla reads
+// the same messages from the same bytes (Poll takes only frames gorilla
+// accepts, and decodes them alike), and Poll never takes part of a frame.
+func FuzzTakeFrames(f *testing.F) {
+	m := func(fin bool, op byte, p string) []byte {
+		return rawFrame(frame{fin: fin, op: op, payload: []byte(p), masked: true}, -1)
+	}
+	f.Add(bytes.Join([][]byte{m(true, opText, "héllo"), m(true, opBinary, ""), m(true, opPing, "p")}, nil))
+	f.Add(bytes.Join([][]byte{m(true, opBinary, strings.Repeat("x", 200)), m(false, opText, "a"), m(true, opCont, "b")}, nil))
+	f.Add(bytes.Join([][]byte{m(true, opBinary, "ok"), m(true, opText, "\xff")}, nil))
+	f.Add(rawFrame(frame{fin: true, op: opText, payload: []byte("x")}, -1))
+	f.Add([]byte{0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4})
+	const limit = 1000
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := newConn(&hub{}, resolve(&Options{InboundBufferSize: limit, MaxQueuedPackets: 1 << 20}))
+		var msgs []Message
+		used := c.takeFrames(data, true, &msgs)
+		if used < 0 || used > len(data) {
+			t.Fatalf("used %d of %d bytes", used, len(data))
+		}
+		if len(msgs) == 0 {
+			if used != 0 {
+				t.Fatalf("used %d bytes for no message", used)
+			}
+			return
+		}
+		// The bytes taken are whole frames: gorilla reads exactly these
+		// messages from them, and nothing is left over.
+		got := gorillaServerReads(t, data[:used], limit)
+		if len(got) != len(msgs) {
+			t.Fatalf("Poll took %d messages, gorilla reads %d from the same %d bytes", len(msgs), len(got), used)
+		}
+		// And from the whole stream gorilla reads at least these first.
+		all := gorillaServerReads(t, data, limit)
+		if len(all) < len(msgs) {
+			t.Fatalf("Poll took %d messages, gorilla reads only %d from the stream", len(msgs), len(all))
+		}
+		for i := range msgs {
+			if msgs[i].Text != all[i].Text || !bytes.Equal(msgs[i].Data, all[i].Data) {
+				t.Fatalf("message %d: Poll %q (text %v), gorilla %q (text %v)", i, msgs[i].Data, msgs[i].Text, all[i].Data, all[i].Text)
+			}
+			if len(msgs[i].Data) > limit || msgs[i].Text && !utf8.Valid(msgs[i].Data) {
+				t.Fatalf("message %d: %d bytes, text %v", i, len(msgs[i].Data), msgs[i].Text)
+			}
+		}
+	})
+}
