@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unicode/utf8"
 )
 
@@ -17,13 +18,15 @@ import (
 // a small VM): the round trip of a game loop that echoes. So, like the
 // direct write (flushDirect), Poll reads what is already there: when the
 // reader goroutine is parked between frames (nothing of a frame buffered in
-// gorilla, no fragmented message under way), Poll peeks at the socket, takes
-// the complete plain data frames at its head (FIN set, no RSV bits, text or
-// binary, masked as the role requires, within the limits, text valid UTF-8)
-// and consumes exactly those bytes. Everything else (control frames,
-// fragments, compressed frames, partial frames, anything malformed, a full
-// inbound queue) stays in the socket for the reader goroutine and gorilla, so
-// the rules and the errors are the same whichever thread reads.
+// gorilla, no fragmented message under way), Poll reads the socket (one
+// non-blocking read) and takes the complete plain data frames at the head
+// (FIN set, no RSV bits, text or binary, masked as the role requires, within
+// the limits, text valid UTF-8). Whatever follows (control frames,
+// fragments, compressed frames, partial frames, anything malformed, frames
+// past a full inbound queue) is handed to the reader goroutine ahead of the
+// socket (countingConn.pre) and the reader is woken, so gorilla sees the
+// same byte stream, and the rules and the errors are the same whichever
+// thread reads.
 //
 // Ownership of the socket's read side is one atomic word: the reader owns it
 // except while it waits for data in watchConn.Read at a frame boundary; Poll
@@ -57,13 +60,14 @@ type directRead struct {
 	takes  atomic.Uint32 // times Poll took the read side
 
 	one    [1]byte
-	waitCB func(fd uintptr) bool // reader: true once readable (or EOF/error)
-	peekCB func(fd uintptr) bool // reader: one peek, sets ready
-	ready  bool
+	waitCB func(fd uintptr) bool // reader: true once readable (or EOF/error), or kicked
+	kick   atomic.Bool           // Poll left bytes (or an error) in cc.pre for the reader
+	// handOvers counts kicks (tests)
+	handOvers atomic.Int64
+	cc        *countingConn
 
-	pollCB func(fd uintptr) // Poll: peek or read pbuf; sets pn, perr
+	pollCB func(fd uintptr) // Poll: reads pbuf; sets pn, perr
 	pbuf   []byte
-	peek   bool
 	pn     int
 	perr   error
 }
@@ -72,24 +76,16 @@ func newDirectRead(c *Conn, cc *countingConn, wc *watchConn) *directRead {
 	if !directReads || cc == nil || cc.raw == nil || wc == nil || wc.Conn != net.Conn(cc) {
 		return nil
 	}
-	d := &directRead{c: c, raw: cc.raw, server: !wc.client}
+	d := &directRead{c: c, cc: cc, raw: cc.raw, server: !wc.client}
 	d.owner.Store(ownReader)
 	d.waitCB = func(fd uintptr) bool {
+		if d.kick.Load() {
+			return true
+		}
 		_, err := peekSocket(fd, d.one[:])
 		return !errors.Is(err, syscall.EAGAIN)
 	}
-	d.peekCB = func(fd uintptr) bool {
-		_, err := peekSocket(fd, d.one[:])
-		d.ready = !errors.Is(err, syscall.EAGAIN)
-		return true
-	}
-	d.pollCB = func(fd uintptr) {
-		if d.peek {
-			d.pn, d.perr = peekSocket(fd, d.pbuf)
-		} else {
-			d.pn, d.perr = readSocket(fd, d.pbuf)
-		}
-	}
+	d.pollCB = func(fd uintptr) { d.pn, d.perr = readSocket(fd, d.pbuf) }
 	return d
 }
 
@@ -97,23 +93,59 @@ func newDirectRead(c *Conn, cc *countingConn, wc *watchConn) *directRead {
 // watchConn.Read): meanwhile Poll may take complete frames itself. It returns
 // owning the read side with data (or an end, or an error) in the socket.
 func (d *directRead) park() {
-	for {
-		g := d.takes.Load()
-		d.owner.Store(ownFree)
+	if d.cc.pre != nil || d.cc.preErr != nil {
+		return // what Poll handed over comes first
+	}
+	g := d.takes.Load()
+	d.owner.Store(ownFree)
+	for i := 0; ; i++ {
 		err := d.raw.Read(d.waitCB)
 		if parkHook != nil {
 			parkHook()
 		}
-		for !d.owner.CompareAndSwap(ownFree, ownReader) {
-			runtime.Gosched() // Poll is reading; it takes microseconds
+		if d.kick.Load() || err != nil || d.c.phase.Load() != phOpen {
+			d.acquire()
+			if d.kick.Swap(false) {
+				// Poll left bytes for us (and set a past read deadline
+				// to wake us, before its turn ended).
+				_ = d.cc.Conn.SetReadDeadline(time.Time{})
+			}
+			return
 		}
-		if err != nil || d.c.phase.Load() != phOpen || d.takes.Load() == g {
-			return // (Poll took nothing meanwhile: the data waitCB saw is there)
+		// Data is there. While Poll keeps taking it, stay out of its way:
+		// owning the read side even briefly would make Poll skip it.
+		if t := d.takes.Load(); t != g || d.owner.Load() == ownPoll {
+			g = t
+			d.backOff(i)
+			continue
 		}
-		d.ready = false
-		if e := d.raw.Read(d.peekCB); e != nil || d.ready {
-			return // what Poll left (or the end) is the reader's
+		if d.owner.CompareAndSwap(ownFree, ownReader) {
+			if d.takes.Load() == g {
+				return // Poll has not read since the data came: ours
+			}
+			g = d.takes.Load()
+			d.owner.Store(ownFree)
 		}
+		d.backOff(i)
+	}
+}
+
+// acquire takes the read side back from Poll (reader goroutine).
+func (d *directRead) acquire() {
+	for i := 0; !d.owner.CompareAndSwap(ownFree, ownReader); i++ {
+		d.backOff(i)
+	}
+}
+
+// backOff waits a little for Poll's turn to end: it takes microseconds, so
+// yield a few times, then sleep (the polling thread may have been
+// preempted). Nothing here makes Poll wake us: a goroutine readied from the
+// polling thread costs that thread a scheduler hand-off.
+func (d *directRead) backOff(i int) {
+	if i < 20 {
+		runtime.Gosched()
+	} else {
+		time.Sleep(20 * time.Microsecond)
 	}
 }
 
@@ -121,45 +153,30 @@ func (d *directRead) park() {
 // head of the socket become messages, queued as the reader would queue them.
 func (c *Conn) readDirect(h *hub) {
 	d := c.dr
-	if d == nil || c.phase.Load() != phOpen || !d.owner.CompareAndSwap(ownFree, ownPoll) {
-		return
+	if d == nil || c.phase.Load() != phOpen || d.kick.Load() || !d.owner.CompareAndSwap(ownFree, ownPoll) {
+		return // (kick: the reader has not taken what Poll handed over yet)
 	}
 	defer d.owner.Store(ownFree)
 	d.takes.Add(1)
 	// Control, not Read: the parked reader holds the descriptor's read
 	// lock while it waits; the owner word is what serializes reads.
-	d.pbuf, d.peek, d.pn, d.perr = h.directBuf(), true, 0, nil
-	if err := d.raw.Control(d.pollCB); err != nil || d.perr != nil || d.pn <= 0 {
-		d.pbuf = nil
-		return // nothing, an end or an error: the reader's to find
-	}
-	buf := d.pbuf
+	buf := h.directBuf()
+	d.pbuf, d.pn, d.perr = buf, 0, nil
+	cerr := d.raw.Control(d.pollCB)
 	d.pbuf = nil
+	n, rerr := d.pn, d.perr
+	if cerr != nil || n == 0 && rerr == nil || errors.Is(rerr, syscall.EAGAIN) || errors.Is(rerr, syscall.EINTR) {
+		return // closed, at the end (the reader finds it), or nothing
+	}
+	if rerr != nil {
+		d.handOver(nil, rerr)
+		return
+	}
+	d.cc.in.Add(int64(n))
 	msgs := h.ds.msgs[:0]
-	used := c.takeFrames(buf[:d.pn], d.server, &msgs)
-	if used > 0 {
-		d.pbuf, d.peek, d.pn, d.perr = buf[:used], false, 0, nil
-		rerr := d.raw.Control(d.pollCB)
-		got := d.pn
-		d.pbuf = nil
-		if rerr == nil {
-			rerr = d.perr
-		}
-		if got != used {
-			// The peeked bytes are ours alone; the kernel gave fewer.
-			for i := range msgs {
-				if msgs[i].buf != nil {
-					putBuf(msgs[i].buf)
-				}
-			}
-			msgs = msgs[:0]
-			if got > 0 || rerr == nil {
-				rerr = errors.New("direct read: socket returned fewer bytes than it had")
-			}
-			c.fail(rerr)
-		} else {
-			c.cc.Load().in.Add(int64(used))
-		}
+	used := c.takeFrames(buf[:n], d.server, &msgs)
+	if used < n {
+		d.handOver(buf[used:n], nil)
 	}
 	for i := range msgs {
 		n := int64(len(msgs[i].Data))
@@ -172,6 +189,16 @@ func (c *Conn) readDirect(h *hub) {
 		msgs[i] = Message{}
 	}
 	h.ds.msgs = msgs[:0]
+}
+
+// handOver gives the reader goroutine what Poll read but does not take (or
+// the read error), ahead of the socket, and wakes it: a read deadline in the
+// past ends its wait (Poll's turn, before the owner word is released).
+func (d *directRead) handOver(rest []byte, err error) {
+	d.cc.setPre(rest, err)
+	d.handOvers.Add(1)
+	d.kick.Store(true)
+	_ = d.cc.Conn.SetReadDeadline(time.Unix(1, 0))
 }
 
 // takeFrames parses complete plain data frames from b into msgs (unmasked

@@ -70,6 +70,9 @@ func (h *hub) removeDirect(c *Conn) {
 	}
 }
 
+// directPerPoll is the most connections one Poll reads directly.
+const directPerPoll = 8
+
 // readDirectAll reads directly from the sockets that received data since
 // the last call (caller thread, from Poll).
 func (h *hub) readDirectAll() {
@@ -89,7 +92,9 @@ func (h *hub) readDirectAll() {
 		cs[i] = h.ds.conns[uint32(h.ds.events[i].Fd)]
 	}
 	h.regMu.Unlock()
-	for _, c := range cs[:n] {
+	// A burst over many connections is the reader goroutines' (on every
+	// core); Poll reads a few, for latency.
+	for _, c := range cs[:min(n, directPerPoll)] {
 		if c != nil {
 			c.readDirect(h)
 		}

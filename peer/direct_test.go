@@ -203,20 +203,25 @@ func writeChunks(conn net.Conn, r *rand.Rand, stream []byte, errc chan<- error) 
 	errc <- nil
 }
 
+// lateReaders makes parked readers wake late now and then (until the test
+// ends), so that Poll takes a good share of the data.
+func lateReaders(t *testing.T) {
+	var hr atomic.Uint64
+	parkHook = func() {
+		if n := hr.Add(1); n%3 == 0 {
+			time.Sleep(time.Duration(n%200) * time.Microsecond)
+		}
+	}
+	t.Cleanup(func() { parkHook = nil })
+}
+
 func TestDirectReadMixedStream(t *testing.T) {
 	if !directReads {
 		t.Skip("no direct reads on this platform")
 	}
 	for _, role := range []string{"server", "client"} {
 		t.Run(role, func(t *testing.T) {
-			// Readers wake late now and then, so Poll takes a good share.
-			var hr atomic.Uint64
-			parkHook = func() {
-				if n := hr.Add(1); n%3 == 0 {
-					time.Sleep(time.Duration(n%200) * time.Microsecond)
-				}
-			}
-			t.Cleanup(func() { parkHook = nil })
+			lateReaders(t)
 			r := rand.New(rand.NewPCG(7, uint64(len(role))))
 			var raw *rawPeer
 			var c *Conn
@@ -290,7 +295,11 @@ func TestDirectReadMixedStream(t *testing.T) {
 				}
 			}
 			direct, all := c.directIn.Load(), c.msgsIn.Load()
-			t.Logf("%d messages, %d pings; %d read by Poll, %d by the reader goroutine", len(want), len(pings), direct, all-direct)
+			t.Logf("%d messages, %d pings; %d read by Poll, %d by the reader goroutine; Poll handed bytes over %d times",
+				len(want), len(pings), direct, all-direct, c.dr.handOvers.Load())
+			if c.dr.handOvers.Load() == 0 {
+				t.Fatal("Poll never handed bytes over to the reader")
+			}
 			if all != int64(len(want)) {
 				t.Fatalf("msgsIn %d, want %d", all, len(want))
 			}
@@ -436,4 +445,47 @@ func FuzzTakeFrames(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Our client fragments messages larger than its write buffer, so a stream of
+// mixed sizes makes the server's Poll stop at fragments and hand the rest
+// over all the time. Nothing may be lost, reordered or misread.
+func TestDirectReadFragmentedStream(t *testing.T) {
+	lateReaders(t)
+	r := newRig(t, Options{}, Options{})
+	rng := rand.New(rand.NewPCG(3, 4))
+	sizes := []int{64, 1024, 16 << 10, 40 << 10}
+	const n = 3000
+	sent, got := 0, 0
+	deadline := time.Now().Add(testTimeout)
+	for got < n {
+		for sent < n && sent-got < 256 {
+			size := sizes[rng.IntN(len(sizes))]
+			msg := make([]byte, size)
+			binary.LittleEndian.PutUint32(msg, uint32(sent))
+			if r.cc.Send(msg, WriteBinary) != nil {
+				break
+			}
+			sent++
+		}
+		r.step()
+		for {
+			m, ok := r.sc.Read()
+			if !ok {
+				break
+			}
+			if len(m.Data) < 4 || binary.LittleEndian.Uint32(m.Data) != uint32(got) {
+				t.Fatalf("message %d: %d bytes, numbered %d", got, len(m.Data), binary.LittleEndian.Uint32(m.Data))
+			}
+			got++
+		}
+		if r.sc.State() != StateOpen || time.Now().After(deadline) {
+			t.Fatalf("state %v after %d of %d messages (%d sent)", r.sc.State(), got, n, sent)
+		}
+	}
+	d := r.sc.dr
+	t.Logf("%d messages: %d read by Poll, %d hand-overs", n, r.sc.directIn.Load(), d.handOvers.Load())
+	if r.sc.directIn.Load() == 0 || d.handOvers.Load() == 0 {
+		t.Fatal("the stream should have gone through both paths")
+	}
 }

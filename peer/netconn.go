@@ -37,6 +37,12 @@ type countingConn struct {
 	trying   bool    // batch of the caller thread: Write never blocks
 	buf      *[]byte // batched bytes not yet written (after endBatchTry: the unwritten rest)
 	werr     error
+
+	// Bytes Poll read but left to the reader goroutine (direct.go), read
+	// before the socket; then preErr. Handed over with the read side.
+	pre    *[]byte
+	preOff int
+	preErr error
 }
 
 func newCountingConn(nc net.Conn, noDelay *bool) *countingConn {
@@ -64,6 +70,21 @@ func (c *countingConn) CloseWrite() error {
 }
 
 func (c *countingConn) Read(p []byte) (int, error) {
+	if c.pre != nil {
+		n := copy(p, (*c.pre)[c.preOff:])
+		c.preOff += n
+		if c.preOff == len(*c.pre) {
+			*c.pre = (*c.pre)[:0]
+			batchPool.Put(c.pre)
+			c.pre, c.preOff = nil, 0
+		}
+		return n, nil
+	}
+	if c.preErr != nil {
+		err := c.preErr
+		c.preErr = nil
+		return 0, err
+	}
 	n, err := c.Conn.Read(p)
 	c.in.Add(int64(n))
 	return n, err
@@ -91,6 +112,19 @@ func (c *countingConn) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.writeRaw(p)
+}
+
+// setPre queues rest (copied) and err for Read, after what is queued.
+func (c *countingConn) setPre(rest []byte, err error) {
+	if len(rest) > 0 {
+		if c.pre == nil {
+			c.pre = batchPool.Get().(*[]byte)
+		}
+		*c.pre = append(*c.pre, rest...)
+	}
+	if err != nil && c.preErr == nil {
+		c.preErr = err
+	}
 }
 
 func (c *countingConn) writeRaw(p []byte) (int, error) {

@@ -3,14 +3,17 @@ extends SceneTree
 ## pair (TCPServer + accept_stream) against GoWebSocketClient/Server.
 ##   godot --headless --path project --script res://bench/bench.gd
 ## For each size: one-way stream client -> server with at most WINDOW
-## messages in flight, for SECONDS; then a ping-pong round trip.
+## messages in flight, for SECONDS; then a ping-pong round trip (ROUNDS rounds
+## of ROUND_TRIPS, the two pairs taking turns; the median round is printed,
+## since this machine's latency drifts from second to second).
 ## "main µs/msg" is the time spent in loop iterations that moved data,
 ## divided by messages delivered (the engine thread's cost per message).
 
 const SIZES := [64, 1024, 16384]
 const WINDOW := 256
 const SECONDS := 2.0
-const ROUND_TRIPS := 2000
+const ROUND_TRIPS := 1000
+const ROUNDS := 9
 const BUFFER := 4 << 20
 
 
@@ -153,7 +156,14 @@ func stream(p, size: int) -> Array:
 		while p.recv_count() > 0:
 			p.recv()
 			got += 1
+	if got < sent:
+		fail("%s, %d B: %d of %d messages arrived" % [p.name, size, got, sent])
 	return [got / elapsed, busy_us / max(1.0, float(got))]
+
+
+func fail(what: String) -> void:
+	print("FAIL: " + what)
+	quit(1)
 
 
 ## Ping-pong of one 64-byte message; returns mean round trip in µs.
@@ -161,13 +171,22 @@ func round_trip(p) -> float:
 	var data := PackedByteArray()
 	data.resize(64)
 	var start := Time.get_ticks_usec()
+	var give_up := Time.get_ticks_msec() + 10000
 	for i in ROUND_TRIPS:
-		p.send(data)
+		if p.send(data) != OK:
+			fail("%s: send failed in round trip %d" % [p.name, i])
+			return 0.0
 		while p.recv_count() == 0:
 			p.poll()
+			if Time.get_ticks_msec() > give_up:
+				fail("%s: round trip %d never arrived" % [p.name, i])
+				return 0.0
 		p.echo_send(p.recv())
 		while p.echo_count() == 0:
 			p.poll()
+			if Time.get_ticks_msec() > give_up:
+				fail("%s: echo %d never arrived" % [p.name, i])
+				return 0.0
 		p.echo_recv()
 	return (Time.get_ticks_usec() - start) / float(ROUND_TRIPS)
 
@@ -185,9 +204,16 @@ func _initialize() -> void:
 		var g: Array = stream(godot, size)
 		var o: Array = stream(go, size)
 		print("%-8d %16.0f %16.0f %6.2fx %14.2f %14.2f" % [size, g[0], o[0], o[0] / g[0], g[1], o[1]])
-	var rg := round_trip(godot)
-	var ro := round_trip(go)
-	print("round trip 64 B: Godot %.1f µs, Go %.1f µs (ratio %.2fx)" % [rg, ro, ro / rg])
+	var rgs: Array[float] = []
+	var ros: Array[float] = []
+	for r in ROUNDS:
+		rgs.append(round_trip(godot))
+		ros.append(round_trip(go))
+	rgs.sort()
+	ros.sort()
+	var rg := rgs[ROUNDS / 2]
+	var ro := ros[ROUNDS / 2]
+	print("round trip 64 B (median of %d rounds): Godot %.1f µs, Go %.1f µs (ratio %.2fx)" % [ROUNDS, rg, ro, ro / rg])
 	godot.close()
 	go.close()
 	quit(0)
