@@ -114,9 +114,12 @@ func (d *directRead) park() {
 		}
 		// Data is there. While Poll keeps taking it, stay out of its way:
 		// owning the read side even briefly would make Poll skip it.
-		if t := d.takes.Load(); t != g || d.owner.Load() == ownPoll {
-			g = t
-			d.backOff(i)
+		if d.owner.Load() == ownPoll {
+			d.backOff(i) // Poll is reading it now
+			continue
+		}
+		if t := d.takes.Load(); t != g {
+			g, i = t, -1 // Poll read since: wait again
 			continue
 		}
 		if d.owner.CompareAndSwap(ownFree, ownReader) {
