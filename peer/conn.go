@@ -667,10 +667,16 @@ func (c *Conn) readLoop() {
 		if drop {
 			continue
 		}
-		c.inCount.Add(1)
-		c.inBytes.Add(n)
-		c.hub.push(item{kind: EventMessage, c: c, msg: Message{Data: data, Text: text, buf: dbuf}})
+		c.queueIn(Message{Data: data, Text: text, buf: dbuf})
 	}
+}
+
+// queueIn counts a received message into the inbound queue and queues its
+// event (reader goroutine, or Poll's direct read).
+func (c *Conn) queueIn(m Message) {
+	c.inCount.Add(1)
+	c.inBytes.Add(int64(len(m.Data)))
+	c.hub.push(item{kind: EventMessage, c: c, msg: m})
 }
 
 func (c *Conn) readFailed(err error) {

@@ -182,13 +182,10 @@ func (c *Conn) readDirect(h *hub) {
 		d.handOver(buf[used:n], nil)
 	}
 	for i := range msgs {
-		n := int64(len(msgs[i].Data))
 		c.msgsIn.Add(1)
 		c.directIn.Add(1)
-		c.bytesIn.Add(n)
-		c.inCount.Add(1)
-		c.inBytes.Add(n)
-		h.push(item{kind: EventMessage, c: c, msg: msgs[i]})
+		c.bytesIn.Add(int64(len(msgs[i].Data)))
+		c.queueIn(msgs[i])
 		msgs[i] = Message{}
 	}
 	h.ds.msgs = msgs[:0]

@@ -32,7 +32,7 @@ type directSet struct {
 	conns  map[uint32]*Conn
 	next   uint32
 	events [128]syscall.EpollEvent // caller thread
-	buf    []byte                  // caller thread: peek buffer
+	buf    []byte                  // caller thread: read buffer
 	msgs   []Message               // caller thread: scratch
 }
 
@@ -42,8 +42,7 @@ func (h *hub) addDirect(c *Conn) {
 	if d.conns == nil {
 		ep, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 		if err != nil {
-			c.dr = nil
-			return
+			return // Poll never looks at it; the reader goroutine reads everything
 		}
 		d.ep = ep
 		d.conns = make(map[uint32]*Conn)
