@@ -170,9 +170,13 @@ func newConn(h *hub, lim limits) *Conn {
 func (c *Conn) attach(ws *websocket.Conn, cc *countingConn) {
 	c.ws = ws
 	c.cc.Store(cc)
-	if wc, ok := ws.NetConn().(*watchConn); ok {
-		c.dr = newDirectRead(c, cc, wc)
-		wc.dr = c.dr
+	if wc, ok := ws.NetConn().(*watchConn); ok && directReads && wc.Conn == net.Conn(cc) {
+		// Plain TCP right under watchConn: the socket leaves Go's poller
+		// and Poll may read it directly.
+		if fc := cc.takeOver(); fc != nil {
+			c.dr = newDirectRead(c, cc, wc, fc)
+			wc.dr = c.dr
+		}
 	}
 	cc.established.Store(true)
 	ws.SetReadLimit(c.lim.inBuf)
@@ -473,7 +477,7 @@ func (c *Conn) abort() {
 		(*f)()
 	}
 	if cc := c.cc.Load(); cc != nil {
-		_ = cc.Conn.Close()
+		_ = cc.closeConn()
 	}
 }
 

@@ -28,6 +28,12 @@ import (
 // same byte stream, and the rules and the errors are the same whichever
 // thread reads.
 //
+// For this the socket leaves Go's network poller (fdConn): there, every
+// arrival woke a thread (and the parked reader) even when Poll took the
+// data. In the hub's own epoll set a parked reader is woken only for what
+// Poll leaves to it, or by the hub's poller when nobody polls
+// (direct_linux.go).
+//
 // Ownership of the socket's read side is one atomic word: the reader owns it
 // except while it waits for data in watchConn.Read at a frame boundary; Poll
 // takes it only from there and gives it back before returning.
@@ -53,6 +59,7 @@ var parkHook func()
 // a plain TCP socket under watchConn: TLS, proxies, other platforms).
 type directRead struct {
 	c      *Conn
+	fc     *fdConn // the socket, out of Go's poller (fdconn_linux.go)
 	raw    syscall.RawConn
 	server bool // frames from the peer must be masked
 	key    uint32
@@ -72,11 +79,11 @@ type directRead struct {
 	perr   error
 }
 
-func newDirectRead(c *Conn, cc *countingConn, wc *watchConn) *directRead {
-	if !directReads || cc == nil || cc.raw == nil || wc == nil || wc.Conn != net.Conn(cc) {
+func newDirectRead(c *Conn, cc *countingConn, wc *watchConn, fc *fdConn) *directRead {
+	if !directReads || fc == nil || cc == nil || cc.raw == nil || wc == nil || wc.Conn != net.Conn(cc) {
 		return nil
 	}
-	d := &directRead{c: c, cc: cc, raw: cc.raw, server: !wc.client}
+	d := &directRead{c: c, cc: cc, fc: fc, raw: cc.raw, server: !wc.client}
 	d.owner.Store(ownReader)
 	d.waitCB = func(fd uintptr) bool {
 		if d.kick.Load() {
@@ -105,11 +112,7 @@ func (d *directRead) park() {
 		}
 		if d.kick.Load() || err != nil || d.c.phase.Load() != phOpen {
 			d.acquire()
-			if d.kick.Swap(false) {
-				// Poll left bytes for us (and set a past read deadline
-				// to wake us, before its turn ended).
-				_ = d.cc.Conn.SetReadDeadline(time.Time{})
-			}
+			d.kick.Store(false) // what Poll left for us is ours now
 			return
 		}
 		// Data is there. While Poll keeps taking it, stay out of its way:
@@ -154,10 +157,12 @@ func (d *directRead) backOff(i int) {
 
 // readDirect is Poll's read (caller thread): complete plain frames at the
 // head of the socket become messages, queued as the reader would queue them.
-func (c *Conn) readDirect(h *hub) {
+// It reports whether the reader goroutine must look at the socket (what
+// Poll did not take, the end, an error, or more than one read took).
+func (c *Conn) readDirect(h *hub) (wake bool) {
 	d := c.dr
 	if d == nil || c.phase.Load() != phOpen || d.kick.Load() || !d.owner.CompareAndSwap(ownFree, ownPoll) {
-		return // (kick: the reader has not taken what Poll handed over yet)
+		return true // (kick: the reader has not taken what Poll handed over yet)
 	}
 	defer d.owner.Store(ownFree)
 	d.takes.Add(1)
@@ -168,12 +173,15 @@ func (c *Conn) readDirect(h *hub) {
 	cerr := d.raw.Control(d.pollCB)
 	d.pbuf = nil
 	n, rerr := d.pn, d.perr
-	if cerr != nil || n == 0 && rerr == nil || errors.Is(rerr, syscall.EAGAIN) || errors.Is(rerr, syscall.EINTR) {
-		return // closed, at the end (the reader finds it), or nothing
+	if errors.Is(rerr, syscall.EAGAIN) || errors.Is(rerr, syscall.EINTR) {
+		return false // nothing there
+	}
+	if cerr != nil || n == 0 && rerr == nil {
+		return true // closed, or at the end: the reader finds it
 	}
 	if rerr != nil {
 		d.handOver(nil, rerr)
-		return
+		return true
 	}
 	d.cc.in.Add(int64(n))
 	msgs := h.ds.msgs[:0]
@@ -181,6 +189,7 @@ func (c *Conn) readDirect(h *hub) {
 	if used < n {
 		d.handOver(buf[used:n], nil)
 	}
+	wake = used < n || n == len(buf)
 	for i := range msgs {
 		c.msgsIn.Add(1)
 		c.directIn.Add(1)
@@ -189,16 +198,16 @@ func (c *Conn) readDirect(h *hub) {
 		msgs[i] = Message{}
 	}
 	h.ds.msgs = msgs[:0]
+	return wake
 }
 
 // handOver gives the reader goroutine what Poll read but does not take (or
-// the read error), ahead of the socket, and wakes it: a read deadline in the
-// past ends its wait (Poll's turn, before the owner word is released).
+// the read error), ahead of the socket; the kick flag ends its wait once
+// the caller has it woken (readDirectAll).
 func (d *directRead) handOver(rest []byte, err error) {
 	d.cc.setPre(rest, err)
 	d.handOvers.Add(1)
 	d.kick.Store(true)
-	_ = d.cc.Conn.SetReadDeadline(time.Unix(1, 0))
 }
 
 // takeFrames parses complete plain data frames from b into msgs (unmasked

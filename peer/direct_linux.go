@@ -3,7 +3,12 @@
 package peer
 
 import (
+	"errors"
+	"os"
+	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -24,48 +29,319 @@ func peekSocket(fd uintptr, b []byte) (int, error) {
 // readSocket is one read(2) on a non-blocking socket.
 func readSocket(fd uintptr, b []byte) (int, error) { return syscall.Read(int(fd), b) }
 
-// The hub's connections with direct reads are in one epoll set
-// (edge-triggered), so Poll looks only at sockets that received something:
-// one epoll_wait per Poll, whatever the number of connections.
+// The hub's fdConn sockets are in one epoll set, ep (edge-triggered). Poll
+// looks there (one non-blocking epoll_wait per call, whatever the number of
+// connections) and reads complete frames itself. The hub's poller goroutine
+// waits in Go's own poller on a second set, the gate, which holds an eventfd
+// and, only while the poller must watch the sockets, ep itself: while some
+// goroutine waits urgently for a socket (fdConn.await), or while nobody
+// calls Poll (the parked readers must then read: pings, closes,
+// back-pressure). Otherwise nothing that arrives on a socket wakes any
+// thread but the one that calls Poll; Poll and urgent waiters signal the
+// eventfd.
 type directSet struct {
-	ep     int // valid while conns != nil
-	conns  map[uint32]*Conn
-	next   uint32
+	ep    int      // sockets and the eventfd; valid while conns != nil
+	gate  *os.File // epoll set: the eventfd, and ep in modeMain
+	grc   syscall.RawConn
+	efd   int
+	conns map[uint32]*Conn
+	next  uint32
+
+	running bool          // the poller goroutine runs (regMu)
+	pdone   chan struct{} // closed when it returns
+
+	mode   atomic.Int32  // modeMain / modeQuiet
+	urgent atomic.Int32  // urgent waits under way
+	polls  atomic.Uint64 // Poll calls
+
+	// readiness Poll found for waiting goroutines, for the poller to hand
+	// over (a goroutine readied from the polling thread waits for that
+	// thread to be descheduled; the poller's parks at once)
+	pmu  sync.Mutex
+	pend []note
+	// sockets the poller found readable for parked readers while Poll
+	// polls: Poll reads them (the poller wakes their readers if Poll stops
+	// polling)
+	fwd  []*Conn
+	nfwd atomic.Int32
+
 	events [128]syscall.EpollEvent // caller thread
 	buf    []byte                  // caller thread: read buffer
 	msgs   []Message               // caller thread: scratch
 }
 
-// addDirect puts c's socket in the hub's epoll set (regMu held).
+type note struct {
+	c     *fdConn
+	write bool
+}
+
+const (
+	modeMain  int32 = iota // ep is in the gate: the poller wakes for the sockets
+	modeQuiet              // the poller wakes for the eventfd only
+)
+
+// pollIdle is how long Poll may stay away before the poller watches the
+// sockets for the parked readers: a game polls every frame; a short
+// heartbeat's pings are answered within it when the game stops polling.
+const pollIdle = 5 * time.Millisecond
+
+const (
+	epollIn  = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLHUP | syscall.EPOLLERR
+	epollOut = syscall.EPOLLOUT | syscall.EPOLLHUP | syscall.EPOLLERR
+	epollET  = -syscall.EPOLLET & 0xffffffff
+)
+
+// urgentAdd counts urgent waits; the first one moves a quiet poller to the
+// sockets.
+func (d *directSet) urgentAdd(n int32) {
+	if d.urgent.Add(n) > 0 && n > 0 && d.mode.Load() == modeQuiet {
+		d.signal()
+	}
+}
+
+func (d *directSet) signal() {
+	one := uint64(1)
+	_, _ = syscall.Write(d.efd, (*[8]byte)(unsafe.Pointer(&one))[:])
+}
+
+// addDirect puts c's socket in the hub's epoll set and starts the poller
+// when needed (regMu held).
 func (h *hub) addDirect(c *Conn) {
 	d := &h.ds
-	if d.conns == nil {
-		ep, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
-		if err != nil {
-			return // Poll never looks at it; the reader goroutine reads everything
-		}
-		d.ep = ep
-		d.conns = make(map[uint32]*Conn)
+	fc := c.dr.fc
+	if d.conns == nil && !d.open() {
+		return // fc waits with poll(2); the reader goroutine reads everything
 	}
 	d.next++
+	if d.next == 0 {
+		d.next++
+	}
 	key := d.next
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLOUT | syscall.EPOLLRDHUP | epollET, Fd: int32(key)}
 	var cerr error
-	err := c.dr.raw.Control(func(fd uintptr) {
-		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | (-syscall.EPOLLET & 0xffffffff), Fd: int32(key)}
+	if err := (fdRaw{fc}).Control(func(fd uintptr) {
 		cerr = syscall.EpollCtl(d.ep, syscall.EPOLL_CTL_ADD, int(fd), &ev)
-	})
-	if err != nil || cerr != nil {
-		return // Poll never looks at it; the reader goroutine reads everything
+	}); err != nil || cerr != nil {
+		return
 	}
 	c.dr.key = key
 	d.conns[key] = c
+	fc.set.Store(d)
+	if !d.running {
+		d.running = true
+		d.pdone = make(chan struct{})
+		go d.poller(&h.regMu, d.pdone)
+	}
 }
 
-// removeDirect forgets c (regMu held). Its socket leaves the epoll set when
-// it is closed.
+// open makes the epoll sets and the eventfd (regMu held).
+func (d *directSet) open() bool {
+	var fds [3]int
+	made := 0
+	ok := false
+	defer func() {
+		if !ok {
+			for _, fd := range fds[:made] {
+				_ = syscall.Close(fd)
+			}
+		}
+	}()
+	for made < 2 {
+		fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+		if err != nil {
+			return false
+		}
+		fds[made] = fd
+		made++
+	}
+	r, _, e := syscall.Syscall(syscall.SYS_EVENTFD2, 0, syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if e != 0 {
+		return false
+	}
+	fds[2] = int(r)
+	made++
+	ep, gate, efd := fds[0], fds[1], fds[2]
+	// Level-triggered: Poll's epoll_wait may see it too; it stays ready
+	// until the poller drains it.
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: 0}
+	if syscall.EpollCtl(ep, syscall.EPOLL_CTL_ADD, efd, &ev) != nil ||
+		syscall.EpollCtl(gate, syscall.EPOLL_CTL_ADD, efd, &ev) != nil ||
+		syscall.SetNonblock(gate, true) != nil {
+		return false
+	}
+	gf := os.NewFile(uintptr(gate), "gowebsocket-epoll") // non-blocking: in Go's poller
+	grc, err := gf.SyscallConn()
+	if err != nil {
+		_ = gf.Close()
+		fds[1] = fds[2]
+		made--
+		return false
+	}
+	ok = true
+	d.ep, d.gate, d.grc, d.efd = ep, gf, grc, efd
+	d.conns = make(map[uint32]*Conn)
+	d.mode.Store(modeQuiet)
+	return true
+}
+
+// removeDirect forgets c (regMu held); its socket leaves the epoll set when
+// it is closed. The poller ends with the last connection.
 func (h *hub) removeDirect(c *Conn) {
 	if c.dr != nil && c.dr.key != 0 {
 		delete(h.ds.conns, c.dr.key)
+		if len(h.ds.conns) == 0 && h.ds.running {
+			h.ds.signal()
+		}
+	}
+}
+
+// poller is the hub's poller goroutine (see directSet).
+func (d *directSet) poller(regMu *sync.Mutex, done chan struct{}) {
+	defer close(done)
+	var evs [128]syscall.EpollEvent
+	var cs [128]*Conn
+	// Poll is idle once it has not run for pollIdle (and until it runs).
+	seen, seenAt := d.polls.Load(), time.Now().Add(-pollIdle)
+	inGate, n := false, 0
+	gateFD := -1
+	_ = d.grc.Control(func(fd uintptr) { gateFD = int(fd) })
+	harvest := func(fd uintptr) bool {
+		src := int(fd)
+		if inGate {
+			src = d.ep
+		}
+		n, _ = syscall.EpollWait(src, evs[:], 0)
+		return n > 0
+	}
+	var dl time.Time
+	for {
+		regMu.Lock()
+		if len(d.conns) == 0 {
+			d.running = false
+			regMu.Unlock()
+			return
+		}
+		regMu.Unlock()
+		now := time.Now()
+		if p := d.polls.Load(); p != seen {
+			seen, seenAt = p, now
+		}
+		idle := now.Sub(seenAt) >= pollIdle
+		if idle && d.nfwd.Load() > 0 {
+			d.unforward() // Poll stopped before it read what we left it
+		}
+		main := d.urgent.Load() > 0 || idle
+		if main != inGate {
+			ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: 1}
+			op := syscall.EPOLL_CTL_ADD
+			if !main {
+				op = syscall.EPOLL_CTL_DEL
+			}
+			if syscall.EpollCtl(gateFD, op, d.ep, &ev) == nil {
+				inGate = main
+			}
+		}
+		if inGate {
+			d.mode.Store(modeMain)
+		} else {
+			d.mode.Store(modeQuiet)
+			if d.urgent.Load() > 0 {
+				continue
+			}
+		}
+		// Quiet, or with readers left to Poll: look again when Poll would
+		// be idle.
+		var want time.Time
+		if !inGate || d.nfwd.Load() > 0 {
+			want = seenAt.Add(pollIdle)
+		}
+		if !want.Equal(dl) {
+			dl = want
+			_ = d.gate.SetReadDeadline(dl)
+		}
+		n = 0
+		if err := d.grc.Read(harvest); err != nil {
+			n = 0
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				time.Sleep(time.Millisecond) // closed under us: the connection check ends it
+			}
+		}
+		if !inGate {
+			if n > 0 {
+				d.drain()
+			}
+			continue
+		}
+		regMu.Lock()
+		for i := 0; i < n; i++ {
+			cs[i] = nil
+			if k := uint32(evs[i].Fd); k != 0 {
+				cs[i] = d.conns[k]
+			}
+		}
+		regMu.Unlock()
+		for i := 0; i < n; i++ {
+			c := cs[i]
+			if c == nil {
+				if evs[i].Fd == 0 {
+					d.drain()
+				}
+				continue
+			}
+			cs[i] = nil
+			fc := c.dr.fc
+			if evs[i].Events&epollIn != 0 {
+				switch w := fc.rwait.Load(); {
+				case w == waitLazy && !idle:
+					d.forward(c) // Poll reads it
+				case w != waitNone:
+					fc.notify(false)
+				}
+			}
+			if evs[i].Events&epollOut != 0 && fc.wwait.Load() != waitNone {
+				fc.notify(true)
+			}
+		}
+	}
+}
+
+// drain resets the eventfd and hands over what Poll found.
+func (d *directSet) drain() {
+	var b [8]byte
+	_, _ = syscall.Read(d.efd, b[:])
+	d.pmu.Lock()
+	p := d.pend
+	d.pend = nil
+	d.pmu.Unlock()
+	for i := range p {
+		p[i].c.notify(p[i].write)
+		p[i] = note{}
+	}
+	d.pmu.Lock()
+	if d.pend == nil {
+		d.pend = p[:0]
+	}
+	d.pmu.Unlock()
+}
+
+// forward leaves c, readable, to Poll (poller).
+func (d *directSet) forward(c *Conn) {
+	d.pmu.Lock()
+	d.fwd = append(d.fwd, c)
+	d.nfwd.Store(int32(len(d.fwd)))
+	d.pmu.Unlock()
+}
+
+// unforward wakes the readers of what was left to Poll (poller).
+func (d *directSet) unforward() {
+	d.pmu.Lock()
+	f := d.fwd
+	d.fwd = nil
+	d.nfwd.Store(0)
+	d.pmu.Unlock()
+	for i, c := range f {
+		c.dr.fc.notify(false)
+		f[i] = nil
 	}
 }
 
@@ -73,42 +349,108 @@ func (h *hub) removeDirect(c *Conn) {
 const directPerPoll = 8
 
 // readDirectAll reads directly from the sockets that received data since
-// the last call (caller thread, from Poll).
+// the last call (caller thread, from Poll), and has the poller wake the
+// goroutines waiting for the others.
 func (h *hub) readDirectAll() {
+	d := &h.ds
+	d.polls.Add(1)
 	h.regMu.Lock()
-	ep, live := h.ds.ep, len(h.ds.conns)
+	ep, live := d.ep, len(d.conns)
 	h.regMu.Unlock()
 	if live == 0 {
 		return
 	}
-	n, err := syscall.EpollWait(ep, h.ds.events[:], 0)
-	if err != nil || n <= 0 {
-		return
+	direct, noted := 0, false
+	if d.nfwd.Load() > 0 {
+		d.pmu.Lock()
+		f := d.fwd
+		d.fwd = nil
+		d.nfwd.Store(0)
+		d.pmu.Unlock()
+		for i, c := range f {
+			direct, noted = d.readOne(h, c, epollIn, direct, noted)
+			f[i] = nil
+		}
+		d.pmu.Lock()
+		if d.fwd == nil {
+			d.fwd = f[:0]
+		}
+		d.pmu.Unlock()
 	}
-	var cs [len(h.ds.events)]*Conn
+	n, err := syscall.EpollWait(ep, d.events[:], 0)
+	if err != nil {
+		n = 0
+	}
+	var cs [len(d.events)]*Conn
 	h.regMu.Lock()
 	for i := 0; i < n; i++ {
-		cs[i] = h.ds.conns[uint32(h.ds.events[i].Fd)]
-	}
-	h.regMu.Unlock()
-	// A burst over many connections is the reader goroutines' (on every
-	// core); Poll reads a few, for latency.
-	for _, c := range cs[:min(n, directPerPoll)] {
-		if c != nil {
-			c.readDirect(h)
+		if k := uint32(d.events[i].Fd); k != 0 {
+			cs[i] = d.conns[k]
 		}
 	}
+	h.regMu.Unlock()
+	for i, c := range cs[:n] {
+		if c != nil {
+			direct, noted = d.readOne(h, c, d.events[i].Events, direct, noted)
+		}
+	}
+	if noted {
+		d.signal()
+	}
+}
+
+// readOne handles the readiness evs of c for Poll: a direct read when its
+// reader is parked (a burst over many connections is the reader
+// goroutines', on every core; Poll reads a few, for latency), else a note
+// for the poller to wake whoever waits.
+func (d *directSet) readOne(h *hub, c *Conn, evs uint32, direct int, noted bool) (int, bool) {
+	fc := c.dr.fc
+	if evs&epollIn != 0 {
+		wake := true
+		if direct < directPerPoll && fc.rwait.Load() == waitLazy {
+			direct++
+			wake = c.readDirect(h)
+		}
+		if wake && fc.rwait.Load() != waitNone {
+			noted = d.note(fc, false) || noted
+		}
+	}
+	if evs&epollOut != 0 && fc.wwait.Load() != waitNone {
+		noted = d.note(fc, true) || noted
+	}
+	return direct, noted
+}
+
+// note queues a wake-up for the poller; true when the poller must be
+// signalled (the queue was empty).
+func (d *directSet) note(c *fdConn, write bool) bool {
+	d.pmu.Lock()
+	first := len(d.pend) == 0
+	d.pend = append(d.pend, note{c, write})
+	d.pmu.Unlock()
+	return first
 }
 
 // closeDirect closes the epoll set once no connection is left (caller
 // thread, after every goroutine ended); a later connection makes a new one.
 func (h *hub) closeDirect() {
+	d := &h.ds
 	h.regMu.Lock()
-	defer h.regMu.Unlock()
-	if h.ds.conns != nil && len(h.ds.conns) == 0 {
-		_ = syscall.Close(h.ds.ep)
-		h.ds.conns = nil
+	for d.conns != nil && len(d.conns) == 0 && d.running {
+		done := d.pdone
+		d.signal()
+		h.regMu.Unlock()
+		<-done
+		h.regMu.Lock()
 	}
+	if d.conns != nil && len(d.conns) == 0 {
+		_ = d.gate.Close()
+		_ = syscall.Close(d.ep)
+		_ = syscall.Close(d.efd)
+		d.conns = nil
+		d.pend = nil
+	}
+	h.regMu.Unlock()
 }
 
 func (h *hub) directBuf() []byte {

@@ -2,7 +2,10 @@
 
 package peer
 
-import "syscall"
+import (
+	"net"
+	"syscall"
+)
 
 // directReads: only Linux has them so far (see direct.go); elsewhere the
 // reader goroutine reads everything.
@@ -13,8 +16,18 @@ func readSocket(uintptr, []byte) (int, error) { return -1, syscall.EINVAL }
 
 type directSet struct{ msgs []Message }
 
-func (h *hub) addDirect(*Conn)    {}
-func (h *hub) removeDirect(*Conn) {}
-func (h *hub) readDirectAll()     {}
-func (h *hub) closeDirect()       {}
-func (h *hub) directBuf() []byte  { return nil }
+// fdConn is Linux's socket outside Go's poller (fdconn_linux.go).
+type fdConn struct{ net.Conn }
+
+func takeFD(net.Conn) *fdConn { return nil }
+
+type fdRaw struct{ c *fdConn }
+
+func (fdRaw) Control(func(uintptr)) error    { return syscall.EINVAL }
+func (fdRaw) Read(func(uintptr) bool) error  { return syscall.EINVAL }
+func (fdRaw) Write(func(uintptr) bool) error { return syscall.EINVAL }
+func (h *hub) addDirect(*Conn)               {}
+func (h *hub) removeDirect(*Conn)            {}
+func (h *hub) readDirectAll()                {}
+func (h *hub) closeDirect()                  {}
+func (h *hub) directBuf() []byte             { return nil }

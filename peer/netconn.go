@@ -23,7 +23,8 @@ var batchPool = sync.Pool{New: func() any { b := make([]byte, 0, batchLimit); re
 // frame: bounded closing is done by closing the socket instead, so a deadline
 // left over from a control frame can never cut a later batched write short.
 type countingConn struct {
-	net.Conn
+	net.Conn    // swapped once, by takeOver under swapMu
+	swapMu      sync.Mutex
 	in, out     atomic.Int64
 	established atomic.Bool
 
@@ -56,6 +57,29 @@ func newCountingConn(nc net.Conn, noDelay *bool) *countingConn {
 		c.raw, _ = sc.SyscallConn()
 	}
 	return c
+}
+
+// closeConn closes the connection below (from any goroutine, also while
+// attach swaps it).
+func (c *countingConn) closeConn() error {
+	c.swapMu.Lock()
+	nc := c.Conn
+	c.swapMu.Unlock()
+	return nc.Close()
+}
+
+// takeOver moves the TCP socket below to an fdConn (attach, before the
+// goroutines start); nil where that is not done (not Linux, not TCP, or
+// closed meanwhile).
+func (c *countingConn) takeOver() *fdConn {
+	c.swapMu.Lock()
+	defer c.swapMu.Unlock()
+	fc := takeFD(c.Conn)
+	if fc != nil {
+		c.Conn = fc
+		c.raw = fdRaw{fc}
+	}
+	return fc
 }
 
 // CloseWrite half-closes the TCP connection (FIN), after pending bytes.
@@ -249,7 +273,7 @@ func (c *countingConn) SetDeadline(t time.Time) error {
 }
 
 func (c *countingConn) setNoDelay(on bool) error {
-	if t, ok := c.Conn.(*net.TCPConn); ok {
+	if t, ok := c.Conn.(interface{ SetNoDelay(bool) error }); ok {
 		return t.SetNoDelay(on)
 	}
 	return ErrInvalidArgument

@@ -59,10 +59,10 @@ func dialProxy(ctx context.Context, pu *url.URL, addr string, tlsCfg *tls.Config
 	ok := false
 	defer func() {
 		if !ok {
-			_ = cc.Conn.Close()
+			_ = cc.closeConn()
 		}
 	}()
-	stop := context.AfterFunc(ctx, func() { _ = cc.Conn.Close() })
+	stop := context.AfterFunc(ctx, func() { _ = cc.closeConn() })
 	defer stop()
 	if d, has := ctx.Deadline(); has {
 		_ = cc.SetDeadline(d)

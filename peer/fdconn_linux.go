@@ -1,0 +1,425 @@
+//go:build linux
+
+package peer
+
+import (
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// fdConn is an established plain TCP connection taken out of Go's network
+// poller and watched by its hub's own epoll set instead (direct_linux.go).
+//
+// Why: Go's poller thread sleeps in epoll_wait whenever any goroutine waits
+// for the network (a listener's accept, a parked reader) or a timer is
+// pending, and every byte that arrives on a socket in its set wakes it,
+// about 4 µs of the sender's time per loopback write even when Poll reads
+// the data itself. In the hub's own set, a socket wakes a thread only when
+// someone needs it: the hub's poller goroutine watches the sockets only
+// while a goroutine waits for one urgently (a frame half read, a full
+// socket to write to) or while nobody calls Poll; otherwise Poll's
+// non-blocking epoll_wait finds what arrived.
+//
+// Every system call on fd holds mu for reading (they never block); Close
+// takes it for writing, so the descriptor is never closed under a call.
+type fdConn struct {
+	fd     int
+	mu     sync.RWMutex
+	closed atomic.Bool
+	done   chan struct{} // closed by Close
+
+	// Readiness: the poller (or Poll) puts a token in rch/wch when the
+	// socket became readable/writable and someone waits (rwait/wwait).
+	rch, wch     chan struct{}
+	rwait, wwait atomic.Int32 // waitNone, waitLazy, waitUrgent
+	rdl, wdl     atomic.Int64 // deadlines in Unix nanoseconds, 0 for none
+	rt, wt       *time.Timer  // the reader's and the writer's deadline timers
+
+	set          atomic.Pointer[directSet] // once in an epoll set
+	laddr, raddr net.Addr
+}
+
+const (
+	waitNone   int32 = iota
+	waitLazy         // a reader parked between frames: Poll serves it while it polls
+	waitUrgent       // anything else: the poller must watch the socket
+)
+
+// takeFD moves nc's socket to a new fdConn (nil when nc is not a TCP
+// connection or the descriptor cannot be duplicated; nc is then untouched).
+// The duplicate shares the socket and its non-blocking mode; closing nc
+// takes the old descriptor out of Go's poller without shutting the socket.
+func takeFD(nc net.Conn) *fdConn {
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return nil
+	}
+	sc, err := tc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	nfd := -1
+	var derr error
+	if err := sc.Control(func(fd uintptr) {
+		r, _, e := syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_DUPFD_CLOEXEC, 0)
+		if e != 0 {
+			derr = e
+			return
+		}
+		nfd = int(r)
+	}); err != nil || derr != nil {
+		return nil
+	}
+	if err := syscall.SetNonblock(nfd, true); err != nil {
+		_ = syscall.Close(nfd)
+		return nil
+	}
+	c := &fdConn{
+		fd:    nfd,
+		done:  make(chan struct{}),
+		rch:   make(chan struct{}, 1),
+		wch:   make(chan struct{}, 1),
+		laddr: tc.LocalAddr(),
+		raddr: tc.RemoteAddr(),
+	}
+	_ = tc.Close()
+	return c
+}
+
+func (c *fdConn) LocalAddr() net.Addr  { return c.laddr }
+func (c *fdConn) RemoteAddr() net.Addr { return c.raddr }
+
+func (c *fdConn) opErr(op string, err error) error {
+	return &net.OpError{Op: op, Net: "tcp", Source: c.laddr, Addr: c.raddr, Err: err}
+}
+
+// sysRead is one non-blocking read(2); ok false once closed.
+func (c *fdConn) sysRead(p []byte) (n int, err error, ok bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed.Load() {
+		return 0, nil, false
+	}
+	n, err = syscall.Read(c.fd, p)
+	return n, err, true
+}
+
+func (c *fdConn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	published := false
+	for {
+		n, err, ok := c.sysRead(p)
+		switch {
+		case !ok:
+			err = net.ErrClosed
+		case err == nil && n == 0:
+			err = io.EOF
+		case err == nil:
+			if published {
+				c.rwait.Store(waitNone)
+			}
+			return n, nil
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			if !published { // say we wait, then look once more
+				published = true
+				c.rwait.Store(waitUrgent)
+				continue
+			}
+			if err = c.await(c.rch, &c.rdl, &c.rt, true); err == nil {
+				continue
+			}
+		default:
+			err = os.NewSyscallError("read", err)
+		}
+		if published {
+			c.rwait.Store(waitNone)
+		}
+		if err == io.EOF {
+			return 0, err
+		}
+		return 0, c.opErr("read", err)
+	}
+}
+
+func (c *fdConn) Write(p []byte) (int, error) {
+	done := 0
+	published := false
+	var err error
+	for done < len(p) {
+		n, e, ok := c.sysWrite(p[done:])
+		if !ok {
+			err = net.ErrClosed
+			break
+		}
+		if n > 0 {
+			done += n
+		}
+		if e == nil || e == syscall.EINTR {
+			continue
+		}
+		if e != syscall.EAGAIN {
+			err = os.NewSyscallError("write", e)
+			break
+		}
+		if !published {
+			published = true
+			c.wwait.Store(waitUrgent)
+			continue
+		}
+		if err = c.await(c.wch, &c.wdl, &c.wt, true); err != nil {
+			break
+		}
+	}
+	if published {
+		c.wwait.Store(waitNone)
+	}
+	if err != nil {
+		return done, c.opErr("write", err)
+	}
+	return done, nil
+}
+
+// sysWrite is one non-blocking send(2) without SIGPIPE; ok false once closed.
+func (c *fdConn) sysWrite(p []byte) (n int, err error, ok bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed.Load() {
+		return 0, nil, false
+	}
+	n, err = sendNoSignal(uintptr(c.fd), p)
+	return n, err, true
+}
+
+// sendNoSignal is one send(2) with MSG_NOSIGNAL: a peer that is gone gives
+// EPIPE, never a SIGPIPE (which a host program may not ignore).
+func sendNoSignal(fd uintptr, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	r, _, e := syscall.Syscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)),
+		syscall.MSG_NOSIGNAL|syscall.MSG_DONTWAIT, 0, 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(r), nil
+}
+
+// await blocks until a readiness token comes on ch, the deadline passes or
+// the connection is closed. An urgent wait makes the poller watch the
+// sockets meanwhile.
+func (c *fdConn) await(ch chan struct{}, dl *atomic.Int64, tp **time.Timer, urgent bool) error {
+	d := c.set.Load()
+	if d == nil {
+		return c.awaitAlone(ch, dl, urgent)
+	}
+	if urgent {
+		d.urgentAdd(1)
+		defer d.urgentAdd(-1)
+	}
+	var tc <-chan time.Time
+	if t := dl.Load(); t != 0 {
+		left := time.Duration(t - time.Now().UnixNano())
+		if left <= 0 {
+			return os.ErrDeadlineExceeded
+		}
+		if *tp == nil {
+			*tp = time.NewTimer(left)
+		} else {
+			(*tp).Reset(left)
+		}
+		tc = (*tp).C
+		defer (*tp).Stop()
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-c.done:
+		return net.ErrClosed
+	case <-tc:
+		return os.ErrDeadlineExceeded
+	}
+}
+
+// awaitAlone waits without a poller (a socket not in an epoll set yet, or
+// whose set could not be made): poll(2) in short slices.
+func (c *fdConn) awaitAlone(ch chan struct{}, dl *atomic.Int64, urgent bool) error {
+	ev := int16(0x1 | 0x2000) // POLLIN | POLLRDHUP
+	if ch == c.wch {
+		ev = 0x4 // POLLOUT
+	}
+	for {
+		select {
+		case <-ch:
+			return nil
+		case <-c.done:
+			return net.ErrClosed
+		default:
+		}
+		if t := dl.Load(); t != 0 && time.Now().UnixNano() >= t {
+			return os.ErrDeadlineExceeded
+		}
+		c.mu.RLock()
+		if c.closed.Load() {
+			c.mu.RUnlock()
+			return net.ErrClosed
+		}
+		pfd := struct {
+			fd             int32
+			events, revent int16
+		}{int32(c.fd), ev, 0}
+		n, _, _ := syscall.Syscall(syscall.SYS_POLL, uintptr(unsafe.Pointer(&pfd)), 1, 10)
+		c.mu.RUnlock()
+		if n == 1 {
+			return nil
+		}
+	}
+}
+
+func setDeadline(dl *atomic.Int64, ch chan struct{}, t time.Time) {
+	v := int64(0)
+	if !t.IsZero() {
+		v = t.UnixNano()
+		if v <= 0 {
+			v = 1
+		}
+	}
+	dl.Store(v)
+	select { // a waiter looks at the new deadline
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+func (c *fdConn) SetReadDeadline(t time.Time) error {
+	setDeadline(&c.rdl, c.rch, t)
+	return nil
+}
+
+func (c *fdConn) SetWriteDeadline(t time.Time) error {
+	setDeadline(&c.wdl, c.wch, t)
+	return nil
+}
+
+func (c *fdConn) SetDeadline(t time.Time) error {
+	_ = c.SetReadDeadline(t)
+	return c.SetWriteDeadline(t)
+}
+
+// Close closes the socket (the kernel takes it out of the epoll set) and
+// ends every wait.
+func (c *fdConn) Close() error {
+	if c.closed.Swap(true) {
+		return c.opErr("close", net.ErrClosed)
+	}
+	close(c.done)
+	c.mu.Lock()
+	err := syscall.Close(c.fd)
+	c.mu.Unlock()
+	if err != nil {
+		return c.opErr("close", os.NewSyscallError("close", err))
+	}
+	return nil
+}
+
+// CloseWrite sends FIN after what was written.
+func (c *fdConn) CloseWrite() error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed.Load() {
+		return c.opErr("shutdown", net.ErrClosed)
+	}
+	if err := syscall.Shutdown(c.fd, syscall.SHUT_WR); err != nil {
+		return c.opErr("shutdown", os.NewSyscallError("shutdown", err))
+	}
+	return nil
+}
+
+func (c *fdConn) SetNoDelay(on bool) error {
+	v := 0
+	if on {
+		v = 1
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed.Load() {
+		return c.opErr("set", net.ErrClosed)
+	}
+	return syscall.SetsockoptInt(c.fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, v)
+}
+
+// notify hands a readiness token to whoever waits on the read (or write)
+// side.
+func (c *fdConn) notify(write bool) {
+	ch := c.rch
+	if write {
+		ch = c.wch
+	}
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// fdRaw is fdConn's syscall.RawConn. Its Read waits lazily (waitLazy): it
+// is the parked reader's wait (directRead.park), which Poll serves while it
+// polls.
+type fdRaw struct{ c *fdConn }
+
+func (r fdRaw) Control(f func(fd uintptr)) error {
+	c := r.c
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed.Load() {
+		return net.ErrClosed
+	}
+	f(uintptr(c.fd))
+	return nil
+}
+
+func (r fdRaw) call(f func(fd uintptr) bool) (done bool, err error) {
+	c := r.c
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed.Load() {
+		return false, net.ErrClosed
+	}
+	return f(uintptr(c.fd)), nil
+}
+
+func (r fdRaw) Read(f func(fd uintptr) bool) error {
+	c := r.c
+	c.rwait.Store(waitLazy)
+	defer c.rwait.Store(waitNone)
+	for {
+		if done, err := r.call(f); done || err != nil {
+			return err
+		}
+		if err := c.await(c.rch, &c.rdl, &c.rt, false); err != nil {
+			return err
+		}
+	}
+}
+
+func (r fdRaw) Write(f func(fd uintptr) bool) error {
+	c := r.c
+	c.wwait.Store(waitUrgent)
+	defer c.wwait.Store(waitNone)
+	for {
+		if done, err := r.call(f); done || err != nil {
+			return err
+		}
+		if err := c.await(c.wch, &c.wdl, &c.wt, true); err != nil {
+			return err
+		}
+	}
+}
