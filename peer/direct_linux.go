@@ -62,7 +62,7 @@ type directSet struct {
 	// sockets the poller found readable for parked readers while Poll
 	// polls: Poll reads them (the poller wakes their readers if Poll stops
 	// polling)
-	fwd  []*Conn
+	fwd  []fwdConn
 	nfwd atomic.Int32
 
 	events [128]syscall.EpollEvent // caller thread
@@ -73,6 +73,11 @@ type directSet struct {
 type note struct {
 	c     *fdConn
 	write bool
+}
+
+type fwdConn struct {
+	c   *Conn
+	evs uint32
 }
 
 const (
@@ -88,6 +93,7 @@ const pollIdle = 5 * time.Millisecond
 const (
 	epollIn  = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLHUP | syscall.EPOLLERR
 	epollOut = syscall.EPOLLOUT | syscall.EPOLLHUP | syscall.EPOLLERR
+	epollEnd = syscall.EPOLLRDHUP | syscall.EPOLLHUP | syscall.EPOLLERR
 	epollET  = -syscall.EPOLLET & 0xffffffff
 )
 
@@ -293,7 +299,7 @@ func (d *directSet) poller(regMu *sync.Mutex, done chan struct{}) {
 			if evs[i].Events&epollIn != 0 {
 				switch w := fc.rwait.Load(); {
 				case w == waitLazy && !idle:
-					d.forward(c) // Poll reads it
+					d.forward(c, evs[i].Events) // Poll reads it
 				case w != waitNone:
 					fc.notify(false)
 				}
@@ -325,9 +331,9 @@ func (d *directSet) drain() {
 }
 
 // forward leaves c, readable, to Poll (poller).
-func (d *directSet) forward(c *Conn) {
+func (d *directSet) forward(c *Conn, evs uint32) {
 	d.pmu.Lock()
-	d.fwd = append(d.fwd, c)
+	d.fwd = append(d.fwd, fwdConn{c, evs})
 	d.nfwd.Store(int32(len(d.fwd)))
 	d.pmu.Unlock()
 }
@@ -339,9 +345,9 @@ func (d *directSet) unforward() {
 	d.fwd = nil
 	d.nfwd.Store(0)
 	d.pmu.Unlock()
-	for i, c := range f {
-		c.dr.fc.notify(false)
-		f[i] = nil
+	for i, fw := range f {
+		fw.c.dr.fc.notify(false)
+		f[i] = fwdConn{}
 	}
 }
 
@@ -367,9 +373,9 @@ func (h *hub) readDirectAll() {
 		d.fwd = nil
 		d.nfwd.Store(0)
 		d.pmu.Unlock()
-		for i, c := range f {
-			direct, noted = d.readOne(h, c, epollIn, direct, noted)
-			f[i] = nil
+		for i, fw := range f {
+			direct, noted = d.readOne(h, fw.c, fw.evs, direct, noted)
+			f[i] = fwdConn{}
 		}
 		d.pmu.Lock()
 		if d.fwd == nil {
@@ -409,7 +415,9 @@ func (d *directSet) readOne(h *hub, c *Conn, evs uint32, direct int, noted bool)
 		wake := true
 		if direct < directPerPoll && fc.rwait.Load() == waitLazy {
 			direct++
-			wake = c.readDirect(h)
+			// The peer's FIN (or an error) may wait behind the data
+			// Poll takes: the reader must see it.
+			wake = c.readDirect(h) || evs&epollEnd != 0
 		}
 		if wake && fc.rwait.Load() != waitNone {
 			noted = d.note(fc, false) || noted

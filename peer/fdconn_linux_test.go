@@ -3,11 +3,14 @@
 package peer
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"os"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -184,5 +187,43 @@ func TestPollReadsWithoutWakingTheReader(t *testing.T) {
 	t.Logf("%d messages: %d read by Poll; the parked reader woke %d times", n, direct, woke)
 	if direct < n*9/10 || woke > n/10 {
 		t.Fatalf("%d of %d read by Poll, %d reader wake-ups", direct, n, woke)
+	}
+}
+
+// A peer that sends a message and its FIN at once: Poll reads the message
+// (the FIN waits behind it in the socket) and the reader must still learn
+// of the end. Found by FuzzServerFrames.
+func TestPollReadsMessageThenPeerFIN(t *testing.T) {
+	srv, sp := newServer(t, Options{})
+	for i := 0; i < 20; i++ {
+		conn, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(srv.Port()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = conn.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " +
+			testKey + "\r\nSec-WebSocket-Version: 13\r\n\r\n"))
+		br := bufio.NewReader(conn)
+		if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("upgrade: %v", err)
+		}
+		var c *Conn
+		waitUntil(t, "connected, the reader parked", sp.step, func() bool {
+			if ev, ok := sp.find(EventConnected, nil); ok {
+				c = ev.Conn
+			}
+			return c != nil && c.dr != nil && c.dr.fc.rwait.Load() == waitLazy
+		})
+		sp.events = sp.events[:0]
+		_, _ = conn.Write(rawFrame(frame{fin: true, op: opText, payload: []byte("bye"), masked: true}, -1))
+		_ = conn.(*net.TCPConn).CloseWrite()
+		time.Sleep(2 * time.Millisecond) // both there before Poll looks (the poller is quiet)
+		waitUntil(t, "the disconnect", sp.step, func() bool {
+			_, ok := sp.find(EventDisconnected, nil)
+			return ok
+		})
+		if m, ok := c.Read(); !ok || string(m.Data) != "bye" {
+			t.Fatalf("round %d: message %q, %v", i, m.Data, ok)
+		}
+		_ = conn.Close()
 	}
 }
