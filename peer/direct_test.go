@@ -109,9 +109,10 @@ func TestMaskCopy(t *testing.T) {
 // and medium, bigger than one direct read, empty, text with multi-byte
 // characters, fragmented with pings between fragments) plus lone pings. It
 // returns the stream, the messages in order and the ping payloads in order.
-func mixedStream(r *rand.Rand, n int, masked bool) (stream []byte, want []Message, pings []string) {
+func mixedStream(r *rand.Rand, n int, masked bool) (stream []byte, want []Message, pings []string, ends []int) {
 	fr := func(fin bool, op byte, p []byte) {
 		stream = append(stream, rawFrame(frame{fin: fin, op: op, payload: p, masked: masked}, -1)...)
+		ends = append(ends, len(stream))
 	}
 	payload := func(size int, text bool) []byte {
 		if text {
@@ -179,24 +180,37 @@ func mixedStream(r *rand.Rand, n int, masked bool) (stream []byte, want []Messag
 		fr(true, op, p)
 		want = append(want, Message{Data: p, Text: text})
 	}
-	return stream, want, pings
+	return stream, want, pings, ends
 }
 
 // writeChunks writes stream in random pieces with pauses, so that frames
 // arrive whole, split and several at once while the other side polls.
-func writeChunks(conn net.Conn, r *rand.Rand, stream []byte, errc chan<- error) {
+func writeChunks(conn net.Conn, r *rand.Rand, stream []byte, ends []int, errc chan<- error) {
+	off := 0
 	for len(stream) > 0 {
 		n := min(len(stream), 1+r.IntN(8192))
 		if r.IntN(4) == 0 {
 			n = min(len(stream), 1+r.IntN(16))
 		}
+		pause := false
+		if r.IntN(3) == 0 { // up to a frame's end, then a pause: the reader parks, Poll reads
+			for len(ends) > 0 && ends[0] <= off {
+				ends = ends[1:]
+			}
+			if len(ends) > 0 {
+				n, pause = ends[0]-off, true
+			}
+		}
+		off += n
 		_ = conn.SetWriteDeadline(time.Now().Add(testTimeout))
 		if _, err := conn.Write(stream[:n]); err != nil {
 			errc <- err
 			return
 		}
 		stream = stream[n:]
-		if r.IntN(8) == 0 {
+		if pause {
+			time.Sleep(time.Duration(200+r.IntN(300)) * time.Microsecond)
+		} else if r.IntN(8) == 0 {
 			time.Sleep(time.Duration(r.IntN(300)) * time.Microsecond)
 		}
 	}
@@ -245,9 +259,9 @@ func TestDirectReadMixedStream(t *testing.T) {
 			if c.dr == nil {
 				t.Fatal("no direct read on a plain TCP connection")
 			}
-			stream, want, pings := mixedStream(r, 2000, raw.client)
+			stream, want, pings, ends := mixedStream(r, 2000, raw.client)
 			errc := make(chan error, 1)
-			go writeChunks(raw.conn, r, stream, errc)
+			go writeChunks(raw.conn, r, stream, ends, errc)
 			pongs := make(chan []string, 1)
 			go func() {
 				var got []string
