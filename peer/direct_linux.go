@@ -338,13 +338,19 @@ func (d *directSet) forward(c *Conn, evs uint32) {
 	d.pmu.Unlock()
 }
 
-// unforward wakes the readers of what was left to Poll (poller).
-func (d *directSet) unforward() {
+// takeFwd takes what the poller left to Poll.
+func (d *directSet) takeFwd() []fwdConn {
 	d.pmu.Lock()
+	defer d.pmu.Unlock()
 	f := d.fwd
 	d.fwd = nil
 	d.nfwd.Store(0)
-	d.pmu.Unlock()
+	return f
+}
+
+// unforward wakes the readers of what was left to Poll (poller).
+func (d *directSet) unforward() {
+	f := d.takeFwd()
 	for i, fw := range f {
 		fw.c.dr.fc.notify(false)
 		f[i] = fwdConn{}
@@ -368,11 +374,7 @@ func (h *hub) readDirectAll() {
 	}
 	direct, noted := 0, false
 	if d.nfwd.Load() > 0 {
-		d.pmu.Lock()
-		f := d.fwd
-		d.fwd = nil
-		d.nfwd.Store(0)
-		d.pmu.Unlock()
+		f := d.takeFwd()
 		for i, fw := range f {
 			direct, noted = d.readOne(h, fw.c, fw.evs, direct, noted)
 			f[i] = fwdConn{}
