@@ -3,7 +3,6 @@ package peer
 import (
 	"encoding/binary"
 	"errors"
-	"net"
 	"runtime"
 	"sync/atomic"
 	"syscall"
@@ -60,8 +59,7 @@ var parkHook func()
 type directRead struct {
 	c      *Conn
 	fc     *fdConn // the socket, out of Go's poller (fdconn_linux.go)
-	raw    syscall.RawConn
-	server bool // frames from the peer must be masked
+	server bool    // frames from the peer must be masked
 	key    uint32
 	owner  atomic.Int32
 	takes  atomic.Uint32 // times Poll took the read side
@@ -79,11 +77,9 @@ type directRead struct {
 	perr   error
 }
 
+// newDirectRead: fc is the socket right under wc, taken over by cc (attach).
 func newDirectRead(c *Conn, cc *countingConn, wc *watchConn, fc *fdConn) *directRead {
-	if !directReads || fc == nil || cc == nil || cc.raw == nil || wc == nil || wc.Conn != net.Conn(cc) {
-		return nil
-	}
-	d := &directRead{c: c, cc: cc, fc: fc, raw: cc.raw, server: !wc.client}
+	d := &directRead{c: c, cc: cc, fc: fc, server: !wc.client}
 	d.owner.Store(ownReader)
 	d.waitCB = func(fd uintptr) bool {
 		if d.kick.Load() {
@@ -106,7 +102,7 @@ func (d *directRead) park() {
 	g := d.takes.Load()
 	d.owner.Store(ownFree)
 	for i := 0; ; i++ {
-		err := d.raw.Read(d.waitCB)
+		err := fdRaw{d.fc}.Read(d.waitCB)
 		if parkHook != nil {
 			parkHook()
 		}
@@ -170,7 +166,7 @@ func (c *Conn) readDirect(h *hub) (wake bool) {
 	// lock while it waits; the owner word is what serializes reads.
 	buf := h.directBuf()
 	d.pbuf, d.pn, d.perr = buf, 0, nil
-	cerr := d.raw.Control(d.pollCB)
+	cerr := fdRaw{d.fc}.Control(d.pollCB)
 	d.pbuf = nil
 	n, rerr := d.pn, d.perr
 	if errors.Is(rerr, syscall.EAGAIN) || errors.Is(rerr, syscall.EINTR) {

@@ -176,13 +176,7 @@ func (d *directSet) open() bool {
 		return false
 	}
 	gf := os.NewFile(uintptr(gate), "gowebsocket-epoll") // non-blocking: in Go's poller
-	grc, err := gf.SyscallConn()
-	if err != nil {
-		_ = gf.Close()
-		fds[1] = fds[2]
-		made--
-		return false
-	}
+	grc, _ := gf.SyscallConn()                           // fails only for a nil or closed file
 	ok = true
 	d.ep, d.gate, d.grc, d.efd = ep, gf, grc, efd
 	d.conns = make(map[uint32]*Conn)
@@ -278,14 +272,7 @@ func (d *directSet) poller(regMu *sync.Mutex, done chan struct{}) {
 			}
 			continue
 		}
-		regMu.Lock()
-		for i := 0; i < n; i++ {
-			cs[i] = nil
-			if k := uint32(evs[i].Fd); k != 0 {
-				cs[i] = d.conns[k]
-			}
-		}
-		regMu.Unlock()
+		d.lookup(regMu, evs[:n], cs[:n])
 		for i := 0; i < n; i++ {
 			c := cs[i]
 			if c == nil {
@@ -307,6 +294,19 @@ func (d *directSet) poller(regMu *sync.Mutex, done chan struct{}) {
 			if evs[i].Events&epollOut != 0 && fc.wwait.Load() != waitNone {
 				fc.notify(true)
 			}
+		}
+	}
+}
+
+// lookup sets cs[i] to the connection of evs[i] (nil for the eventfd or a
+// connection already gone).
+func (d *directSet) lookup(regMu *sync.Mutex, evs []syscall.EpollEvent, cs []*Conn) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	for i := range evs {
+		cs[i] = nil
+		if k := uint32(evs[i].Fd); k != 0 {
+			cs[i] = d.conns[k]
 		}
 	}
 }
@@ -390,13 +390,7 @@ func (h *hub) readDirectAll() {
 		n = 0
 	}
 	var cs [len(d.events)]*Conn
-	h.regMu.Lock()
-	for i := 0; i < n; i++ {
-		if k := uint32(d.events[i].Fd); k != 0 {
-			cs[i] = d.conns[k]
-		}
-	}
-	h.regMu.Unlock()
+	d.lookup(&h.regMu, d.events[:n], cs[:n])
 	for i, c := range cs[:n] {
 		if c != nil {
 			direct, noted = d.readOne(h, c, d.events[i].Events, direct, noted)

@@ -99,89 +99,52 @@ func (c *fdConn) opErr(op string, err error) error {
 	return &net.OpError{Op: op, Net: "tcp", Source: c.laddr, Addr: c.raddr, Err: err}
 }
 
-// sysRead is one non-blocking read(2); ok false once closed.
-func (c *fdConn) sysRead(p []byte) (n int, err error, ok bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.closed.Load() {
-		return 0, nil, false
-	}
-	n, err = syscall.Read(c.fd, p)
-	return n, err, true
-}
-
 func (c *fdConn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	published := false
-	for {
-		n, err, ok := c.sysRead(p)
-		switch {
-		case !ok:
-			err = net.ErrClosed
-		case err == nil && n == 0:
-			err = io.EOF
-		case err == nil:
-			if published {
-				c.rwait.Store(waitNone)
+	n, rerr := 0, error(nil)
+	err := c.wait(false, waitUrgent, func(fd uintptr) bool {
+		for {
+			n, rerr = syscall.Read(int(fd), p)
+			if rerr != syscall.EINTR {
+				return rerr != syscall.EAGAIN
 			}
-			return n, nil
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-			if !published { // say we wait, then look once more
-				published = true
-				c.rwait.Store(waitUrgent)
-				continue
-			}
-			if err = c.await(c.rch, &c.rdl, &c.rt, true); err == nil {
-				continue
-			}
-		default:
-			err = os.NewSyscallError("read", err)
 		}
-		if published {
-			c.rwait.Store(waitNone)
-		}
-		if err == io.EOF {
-			return 0, err
-		}
-		return 0, c.opErr("read", err)
+	})
+	switch {
+	case err != nil:
+	case rerr != nil:
+		err = os.NewSyscallError("read", rerr)
+	case n == 0:
+		return 0, io.EOF
+	default:
+		return n, nil
 	}
+	return 0, c.opErr("read", err)
 }
 
 func (c *fdConn) Write(p []byte) (int, error) {
-	done := 0
-	published := false
-	var err error
-	for done < len(p) {
-		n, e, ok := c.sysWrite(p[done:])
-		if !ok {
-			err = net.ErrClosed
-			break
+	done, werr := 0, error(nil)
+	err := c.wait(true, waitUrgent, func(fd uintptr) bool {
+		for done < len(p) {
+			n, e := sendNoSignal(fd, p[done:])
+			if n > 0 {
+				done += n
+			}
+			switch e {
+			case nil, syscall.EINTR:
+			case syscall.EAGAIN:
+				return false
+			default:
+				werr = e
+				return true
+			}
 		}
-		if n > 0 {
-			done += n
-		}
-		if e == nil || e == syscall.EINTR {
-			continue
-		}
-		if e != syscall.EAGAIN {
-			err = os.NewSyscallError("write", e)
-			break
-		}
-		if !published {
-			published = true
-			c.wwait.Store(waitUrgent)
-			continue
-		}
-		if err = c.await(c.wch, &c.wdl, &c.wt, true); err != nil {
-			break
-		}
-	}
-	if published {
-		c.wwait.Store(waitNone)
+		return true
+	})
+	if err == nil && werr != nil {
+		err = os.NewSyscallError("write", werr)
 	}
 	if err != nil {
 		return done, c.opErr("write", err)
@@ -189,15 +152,44 @@ func (c *fdConn) Write(p []byte) (int, error) {
 	return done, nil
 }
 
-// sysWrite is one non-blocking send(2) without SIGPIPE; ok false once closed.
-func (c *fdConn) sysWrite(p []byte) (n int, err error, ok bool) {
+// call runs f on the descriptor unless the connection is closed.
+func (c *fdConn) call(f func(fd uintptr) bool) (done bool, err error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.closed.Load() {
-		return 0, nil, false
+		return false, net.ErrClosed
 	}
-	n, err = sendNoSignal(uintptr(c.fd), p)
-	return n, err, true
+	return f(uintptr(c.fd)), nil
+}
+
+// wait runs f (one or more non-blocking system calls) until it reports
+// done, waiting for the socket to become readable (or writable) in between.
+// The waiter is published (rwait/wwait: how) only once f found nothing to
+// do, then f runs once more, so a readiness token is never lost.
+func (c *fdConn) wait(write bool, how int32, f func(fd uintptr) bool) error {
+	ch, flag, dl, tp := c.rch, &c.rwait, &c.rdl, &c.rt
+	if write {
+		ch, flag, dl, tp = c.wch, &c.wwait, &c.wdl, &c.wt
+	}
+	published := false
+	defer func() {
+		if published {
+			flag.Store(waitNone)
+		}
+	}()
+	for {
+		if done, err := c.call(f); done || err != nil {
+			return err
+		}
+		if !published {
+			published = true
+			flag.Store(how)
+			continue
+		}
+		if err := c.await(ch, dl, tp, how == waitUrgent); err != nil {
+			return err
+		}
+	}
 }
 
 // sendNoSignal is one send(2) with MSG_NOSIGNAL: a peer that is gone gives
@@ -333,12 +325,11 @@ func (c *fdConn) Close() error {
 
 // CloseWrite sends FIN after what was written.
 func (c *fdConn) CloseWrite() error {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.closed.Load() {
-		return c.opErr("shutdown", net.ErrClosed)
+	var err error
+	if cerr := (fdRaw{c}).Control(func(fd uintptr) { err = syscall.Shutdown(int(fd), syscall.SHUT_WR) }); cerr != nil {
+		return c.opErr("shutdown", cerr)
 	}
-	if err := syscall.Shutdown(c.fd, syscall.SHUT_WR); err != nil {
+	if err != nil {
 		return c.opErr("shutdown", os.NewSyscallError("shutdown", err))
 	}
 	return nil
@@ -349,12 +340,13 @@ func (c *fdConn) SetNoDelay(on bool) error {
 	if on {
 		v = 1
 	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.closed.Load() {
-		return c.opErr("set", net.ErrClosed)
+	var err error
+	if cerr := (fdRaw{c}).Control(func(fd uintptr) {
+		err = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_NODELAY, v)
+	}); cerr != nil {
+		return c.opErr("set", cerr)
 	}
-	return syscall.SetsockoptInt(c.fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, v)
+	return err
 }
 
 // notify hands a readiness token to whoever waits on the read (or write)
@@ -376,50 +368,9 @@ func (c *fdConn) notify(write bool) {
 type fdRaw struct{ c *fdConn }
 
 func (r fdRaw) Control(f func(fd uintptr)) error {
-	c := r.c
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.closed.Load() {
-		return net.ErrClosed
-	}
-	f(uintptr(c.fd))
-	return nil
+	_, err := r.c.call(func(fd uintptr) bool { f(fd); return true })
+	return err
 }
 
-func (r fdRaw) call(f func(fd uintptr) bool) (done bool, err error) {
-	c := r.c
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.closed.Load() {
-		return false, net.ErrClosed
-	}
-	return f(uintptr(c.fd)), nil
-}
-
-func (r fdRaw) Read(f func(fd uintptr) bool) error {
-	c := r.c
-	c.rwait.Store(waitLazy)
-	defer c.rwait.Store(waitNone)
-	for {
-		if done, err := r.call(f); done || err != nil {
-			return err
-		}
-		if err := c.await(c.rch, &c.rdl, &c.rt, false); err != nil {
-			return err
-		}
-	}
-}
-
-func (r fdRaw) Write(f func(fd uintptr) bool) error {
-	c := r.c
-	c.wwait.Store(waitUrgent)
-	defer c.wwait.Store(waitNone)
-	for {
-		if done, err := r.call(f); done || err != nil {
-			return err
-		}
-		if err := c.await(c.wch, &c.wdl, &c.wt, true); err != nil {
-			return err
-		}
-	}
-}
+func (r fdRaw) Read(f func(fd uintptr) bool) error  { return r.c.wait(false, waitLazy, f) }
+func (r fdRaw) Write(f func(fd uintptr) bool) error { return r.c.wait(true, waitUrgent, f) }
