@@ -43,6 +43,7 @@ type directSet struct {
 	ep    int      // sockets and the eventfd; valid while conns != nil
 	gate  *os.File // epoll set: the eventfd, and ep in modeMain
 	grc   syscall.RawConn
+	gfd   int // the gate's descriptor
 	efd   int
 	conns map[uint32]*Conn
 	next  uint32
@@ -50,9 +51,12 @@ type directSet struct {
 	running bool          // the poller goroutine runs (regMu)
 	pdone   chan struct{} // closed when it returns
 
-	mode   atomic.Int32  // modeMain / modeQuiet
+	mode   atomic.Int32  // modeMain / modeQuiet (set under gmu)
 	urgent atomic.Int32  // urgent waits under way
 	polls  atomic.Uint64 // Poll calls
+
+	gmu    sync.Mutex // orders moves of ep in and out of the gate
+	inGate bool       // gmu
 
 	// readiness Poll found for waiting goroutines, for the poller to hand
 	// over (a goroutine readied from the polling thread waits for that
@@ -81,8 +85,8 @@ type fwdConn struct {
 }
 
 const (
-	modeMain  int32 = iota // ep is in the gate: the poller wakes for the sockets
-	modeQuiet              // the poller wakes for the eventfd only
+	modeQuiet int32 = iota // the poller wakes for the eventfd only
+	modeMain               // ep is in the gate: the poller wakes for the sockets
 )
 
 // pollIdle is how long Poll may stay away before the poller watches the
@@ -178,7 +182,8 @@ func (d *directSet) open() bool {
 	gf := os.NewFile(uintptr(gate), "gowebsocket-epoll") // non-blocking: in Go's poller
 	grc, _ := gf.SyscallConn()                           // fails only for a nil or closed file
 	ok = true
-	d.ep, d.gate, d.grc, d.efd = ep, gf, grc, efd
+	d.ep, d.gate, d.grc, d.gfd, d.efd = ep, gf, grc, gate, efd
+	d.inGate = false
 	d.conns = make(map[uint32]*Conn)
 	d.mode.Store(modeQuiet)
 	return true
@@ -203,9 +208,10 @@ func (d *directSet) poller(regMu *sync.Mutex, done chan struct{}) {
 	// Poll is idle once it has not run for pollIdle (and until it runs).
 	seen, seenAt := d.polls.Load(), time.Now().Add(-pollIdle)
 	inGate, n := false, 0
-	gateFD := -1
-	_ = d.grc.Control(func(fd uintptr) { gateFD = int(fd) })
 	harvest := func(fd uintptr) bool {
+		d.gmu.Lock()
+		inGate = d.inGate // Poll may have taken ep out
+		d.gmu.Unlock()
 		src := int(fd)
 		if inGate {
 			src = d.ep
@@ -230,24 +236,12 @@ func (d *directSet) poller(regMu *sync.Mutex, done chan struct{}) {
 		if idle && d.nfwd.Load() > 0 {
 			d.unforward() // Poll stopped before it read what we left it
 		}
-		main := d.urgent.Load() > 0 || idle
-		if main != inGate {
-			ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: 1}
-			op := syscall.EPOLL_CTL_ADD
-			if !main {
-				op = syscall.EPOLL_CTL_DEL
-			}
-			if syscall.EpollCtl(gateFD, op, d.ep, &ev) == nil {
-				inGate = main
-			}
-		}
-		if inGate {
-			d.mode.Store(modeMain)
-		} else {
-			d.mode.Store(modeQuiet)
-			if d.urgent.Load() > 0 {
-				continue
-			}
+		d.gmu.Lock()
+		d.setGate(d.urgent.Load() > 0 || idle)
+		inGate = d.inGate
+		d.gmu.Unlock()
+		if !inGate && d.urgent.Load() > 0 {
+			continue
 		}
 		// Quiet, or with readers left to Poll: look again when Poll would
 		// be idle.
@@ -271,6 +265,9 @@ func (d *directSet) poller(regMu *sync.Mutex, done chan struct{}) {
 				d.drain()
 			}
 			continue
+		}
+		if idle && d.polls.Load() != seen {
+			idle = false // Poll is back: what came is its to read
 		}
 		d.lookup(regMu, evs[:n], cs[:n])
 		for i := 0; i < n; i++ {
@@ -296,6 +293,39 @@ func (d *directSet) poller(regMu *sync.Mutex, done chan struct{}) {
 			}
 		}
 	}
+}
+
+// setGate puts ep in the gate or takes it out (gmu held).
+func (d *directSet) setGate(in bool) {
+	if in != d.inGate {
+		ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: 1}
+		op := syscall.EPOLL_CTL_ADD
+		if !in {
+			op = syscall.EPOLL_CTL_DEL
+		}
+		if syscall.EpollCtl(d.gfd, op, d.ep, &ev) == nil {
+			d.inGate = in
+		}
+	}
+	if d.inGate {
+		d.mode.Store(modeMain)
+	} else {
+		d.mode.Store(modeQuiet)
+	}
+}
+
+// leaveGate takes ep out of the gate when Poll comes back after a pause
+// (caller thread), unless a goroutine waits urgently. The poller would
+// notice late or not at all: Poll takes the sockets' events first, and a
+// wake-up often does not pass a nested epoll set whose events another
+// thread takes. The signal has the poller watch for the next pause.
+func (d *directSet) leaveGate() {
+	d.gmu.Lock()
+	if d.urgent.Load() == 0 {
+		d.setGate(false)
+	}
+	d.gmu.Unlock()
+	d.signal()
 }
 
 // lookup sets cs[i] to the connection of evs[i] (nil for the eventfd or a
@@ -371,6 +401,9 @@ func (h *hub) readDirectAll() {
 	h.regMu.Unlock()
 	if live == 0 {
 		return
+	}
+	if d.mode.Load() == modeMain && d.urgent.Load() == 0 {
+		d.leaveGate()
 	}
 	direct, noted := 0, false
 	if d.nfwd.Load() > 0 {
