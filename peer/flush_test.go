@@ -44,3 +44,40 @@ func TestSendWithoutPollIsDelivered(t *testing.T) {
 		}
 	}
 }
+
+// While Poll writes out every Send before the waker fires, the waker's delay
+// grows to wakeDelayMax (fewer timer firings beside a busy caller); a Send
+// that no Poll follows is still delivered, and the first firing that finds
+// no Poll since it was armed brings the delay back to wakeDelay.
+func TestWakerBacksOffWhilePollKeepsUp(t *testing.T) {
+	r := newRig(t, Options{}, Options{})
+	k := &r.cl.hub.wk
+	delay := func() time.Duration {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		return k.delay
+	}
+	deadline := time.Now().Add(testTimeout)
+	for delay() != wakeDelayMax {
+		if time.Now().After(deadline) {
+			t.Fatalf("delay %v after polling behind every Send, want %v", delay(), wakeDelayMax)
+		}
+		if err := r.cc.Send([]byte("x"), WriteBinary); err != nil {
+			t.Fatal(err)
+		}
+		r.cp.step() // writes it out
+		r.sp.step()
+		for r.sc.Available() > 0 {
+			r.sc.Read()
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	if err := r.cc.Send([]byte("late"), WriteBinary); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "delivery without a client Poll", r.sp.step, func() bool {
+		m, ok := r.sc.Read()
+		return ok && string(m.Data) == "late"
+	})
+	waitUntil(t, "the waker's delay back at wakeDelay", r.sp.step, func() bool { return delay() == wakeDelay })
+}

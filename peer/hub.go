@@ -2,6 +2,7 @@ package peer
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -48,8 +49,15 @@ func (h *hub) push(it item) {
 // 75 µs with Linux's default 50 µs timer slack — during which that thread
 // does not poll the network either, so every message pays it twice per round
 // trip. Instead the next Poll writes small amounts directly (flushDirect), and
-// this timer wakes the writers of whatever is still queued wakeDelay after a
+// this timer wakes the writers of whatever is still queued a delay after a
 // Send, for callers that do not poll again soon.
+//
+// The delay starts at wakeDelay. While Poll writes out sends before the timer
+// fires (a caller that polls in a tight loop), it doubles up to wakeDelayMax:
+// a timer every 500 µs would keep the runtime's threads busy (a goroutine
+// per firing, a wake-up of the network poller per re-arm) next to the
+// caller's thread for nothing. The first firing that finds no Poll since it
+// was armed goes back to wakeDelay.
 type waker struct {
 	mu      sync.Mutex
 	pending []*Conn
@@ -57,12 +65,18 @@ type waker struct {
 	timer   *time.Timer
 	armed   bool
 	closed  bool // during hub.wait: wake directly
+	delay   time.Duration
+	polled  atomic.Uint64 // flushDirty calls that wrote something
+	armedAt uint64        // polled when the timer was armed
 }
 
-const wakeDelay = 500 * time.Microsecond
+const (
+	wakeDelay    = 500 * time.Microsecond
+	wakeDelayMax = 4 * time.Millisecond
+)
 
-// wakeWriter makes sure c's writer goroutine looks at its queue within
-// wakeDelay unless a Poll writes it out first (caller thread).
+// wakeWriter makes sure c's writer goroutine looks at its queue within the
+// waker's delay unless a Poll writes it out first (caller thread).
 func (h *hub) wakeWriter(c *Conn) {
 	k := &h.wk
 	k.mu.Lock()
@@ -74,10 +88,14 @@ func (h *hub) wakeWriter(c *Conn) {
 	k.pending = append(k.pending, c)
 	if !k.armed {
 		k.armed = true
+		k.armedAt = k.polled.Load()
+		if k.delay == 0 {
+			k.delay = wakeDelay
+		}
 		if k.timer == nil {
-			k.timer = time.AfterFunc(wakeDelay, h.wakeLate)
+			k.timer = time.AfterFunc(k.delay, h.wakeLate)
 		} else {
-			k.timer.Reset(wakeDelay)
+			k.timer.Reset(k.delay)
 		}
 	}
 }
@@ -88,6 +106,11 @@ func (h *hub) wakeLate() {
 	batch := k.pending
 	k.pending, k.spare = k.spare[:0], nil
 	k.armed = false
+	if k.polled.Load() != k.armedAt {
+		k.delay = min(2*k.delay, wakeDelayMax) // Poll keeps up
+	} else {
+		k.delay = wakeDelay
+	}
 	k.mu.Unlock()
 	for i, c := range batch {
 		if c.outCount.Load() > 0 {
@@ -119,6 +142,9 @@ func (h *hub) stopWaker() {
 
 // flushDirty writes out what Send queued since the last Poll (caller thread).
 func (h *hub) flushDirty() {
+	if len(h.dirty) > 0 {
+		h.wk.polled.Add(1)
+	}
 	for i, c := range h.dirty {
 		c.flushDirect()
 		h.dirty[i] = nil
