@@ -40,7 +40,9 @@ func NewClient(opts Options) *Client {
 		opts.Header = opts.Header.Clone()
 	}
 	opts.Protocols = append([]string(nil), opts.Protocols...)
-	return &Client{opts: opts, lim: resolve(&opts)}
+	lim := resolve(&opts)
+	lim.client = true
+	return &Client{opts: opts, lim: lim}
 }
 
 // ValidateURL checks a ws:// or wss:// URL the way Connect does.

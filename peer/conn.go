@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"sync"
@@ -36,6 +37,8 @@ type limits struct {
 	inBuf, outBuf, maxPk int64
 	hb, pongTO, closeTO  time.Duration
 	handshakeTO          time.Duration
+	noDeflate            bool // no permessage-deflate (see Conn.ownFrames)
+	client               bool // our frames are masked
 }
 
 func resolve(o *Options) limits {
@@ -47,6 +50,7 @@ func resolve(o *Options) limits {
 		pongTO:      o.PongTimeout,
 		closeTO:     o.CloseTimeout,
 		handshakeTO: o.HandshakeTimeout,
+		noDeflate:   !o.Compression,
 	}
 	if l.inBuf <= 0 {
 		l.inBuf = DefaultInboundBufferSize
@@ -81,6 +85,7 @@ type connInfo struct {
 type outMsg struct {
 	b    *[]byte
 	text bool
+	key  uint32 // non-zero: *b is masked with it (a client's frame; see writeFrame)
 }
 
 // Conn is one WebSocket connection (a client's connection or a server peer).
@@ -114,6 +119,8 @@ type Conn struct {
 	pingDue     atomic.Bool
 	writeMu     sync.Mutex // held while writing data: the writer goroutine or Poll's flushDirect
 	wspare      []outMsg   // spare queue, guarded by writeMu
+	closeSent   bool       // a close frame went out (writeMu)
+	ownFrames   bool       // writeFrame writes data frames, not gorilla (set by attach)
 	dirty       bool       // caller thread: listed in hub.dirty
 
 	// ending
@@ -170,7 +177,10 @@ func newConn(h *hub, lim limits) *Conn {
 func (c *Conn) attach(ws *websocket.Conn, cc *countingConn) {
 	c.ws = ws
 	c.cc.Store(cc)
-	if wc, ok := ws.NetConn().(*watchConn); ok && directReads && wc.Conn == net.Conn(cc) {
+	wc, plain := ws.NetConn().(*watchConn)
+	plain = plain && wc.Conn == net.Conn(cc) // no TLS between gorilla and cc
+	c.ownFrames = plain && c.lim.noDeflate
+	if plain && directReads {
 		// Plain TCP right under watchConn: the socket leaves Go's poller
 		// and Poll may read it directly.
 		if fc := cc.takeOver(); fc != nil {
@@ -346,12 +356,18 @@ func (c *Conn) Send(data []byte, mode WriteMode) error {
 		return ErrOutboundFull
 	}
 	b := getBuf(len(data))
-	copy(*b, data)
+	var key uint32
+	if c.ownFrames && c.lim.client {
+		key = rand.Uint32() | 1 // masked as it is copied: one pass over the data
+		maskCopy(*b, data, key)
+	} else {
+		copy(*b, data)
+	}
 	c.outBytes.Add(n)
 	c.outCount.Add(1)
 	c.outMu.Lock()
 	wasEmpty := len(c.outQ) == 0
-	c.outQ = append(c.outQ, outMsg{b: b, text: text})
+	c.outQ = append(c.outQ, outMsg{b: b, text: text, key: key})
 	c.outMu.Unlock()
 	// The next Poll writes small amounts directly; the waker wakes the
 	// writer goroutine if no Poll comes soon (see waker). Where Poll cannot
@@ -527,7 +543,44 @@ func (c *Conn) sendPing() error {
 func (c *Conn) writeControl(mt int, data []byte) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
+	if mt == websocket.CloseMessage {
+		c.closeSent = true
+	}
 	return c.ws.WriteControl(mt, data, time.Now().Add(c.lim.closeTO))
+}
+
+// writeFrame writes one unfragmented data frame (writeMu held), as gorilla's
+// WriteMessage would without its allocations (a message writer for each
+// client message, a buffer list for each server message larger than its
+// write buffer). A client's p was masked with key when Send copied it.
+func (c *Conn) writeFrame(text bool, p []byte, key uint32) error {
+	if c.closeSent {
+		return websocket.ErrCloseSent
+	}
+	var h [14]byte
+	h[0] = 0x82
+	if text {
+		h[0] = 0x81
+	}
+	n := 2
+	switch l := len(p); {
+	case l < 126:
+		h[1] = byte(l)
+	case l <= 0xFFFF:
+		h[1] = 126
+		binary.BigEndian.PutUint16(h[2:], uint16(l))
+		n = 4
+	default:
+		h[1] = 127
+		binary.BigEndian.PutUint64(h[2:], uint64(l))
+		n = 10
+	}
+	if key != 0 {
+		h[1] |= 0x80
+		binary.LittleEndian.PutUint32(h[n:], key)
+		n += 4
+	}
+	return c.cc.Load().writeFrame(h[:n], p)
 }
 
 // onPing answers a ping (gorilla's default handler, under writeMu).
@@ -849,7 +902,12 @@ func (c *Conn) writeMessages(q []outMsg) error {
 			if m.text {
 				mt = websocket.TextMessage
 			}
-			if err = c.ws.WriteMessage(mt, *m.b); err == nil {
+			if c.ownFrames {
+				err = c.writeFrame(m.text, *m.b, m.key)
+			} else {
+				err = c.ws.WriteMessage(mt, *m.b)
+			}
+			if err == nil {
 				c.msgsOut.Add(1)
 				c.bytesOut.Add(n)
 			}

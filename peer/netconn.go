@@ -138,6 +138,39 @@ func (c *countingConn) Write(p []byte) (int, error) {
 	return c.writeRaw(p)
 }
 
+// writeFrame writes a frame's header and payload with nothing between them
+// (a batch buffers both, or the header goes out with the batch and the
+// payload right after it). hdr is copied, so it may live on the stack.
+func (c *countingConn) writeFrame(hdr, p []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.werr != nil {
+		return c.werr
+	}
+	if c.buf == nil {
+		c.buf = batchPool.Get().(*[]byte)
+	}
+	small := c.batching && (c.trying || len(p) < batchLimit/2)
+	if small && !c.trying && len(*c.buf)+len(hdr)+len(p) > batchLimit {
+		if err := c.flushLocked(); err != nil {
+			return err
+		}
+	}
+	*c.buf = append(*c.buf, hdr...)
+	if small {
+		*c.buf = append(*c.buf, p...)
+		return nil
+	}
+	err := c.flushLocked()
+	if err == nil && len(p) > 0 {
+		_, err = c.writeRaw(p)
+	}
+	if !c.batching {
+		c.dropBuf()
+	}
+	return err
+}
+
 // setPre queues rest (copied) and err for Read, after what is queued.
 func (c *countingConn) setPre(rest []byte, err error) {
 	if len(rest) > 0 {

@@ -34,6 +34,7 @@ type frame struct {
 	op      byte
 	payload []byte
 	masked  bool
+	extLen  int // bytes of extended payload length read (0, 2 or 8)
 }
 
 // rawFrame builds the bytes of f (masking with a random key when f.masked).
@@ -114,12 +115,14 @@ func (p *rawPeer) readFrame(timeout time.Duration) (frame, error) {
 			return frame{}, err
 		}
 		n = uint64(binary.BigEndian.Uint16(e[:]))
+		f.extLen = 2
 	case 127:
 		var e [8]byte
 		if _, err := io.ReadFull(p.br, e[:]); err != nil {
 			return frame{}, err
 		}
 		n = binary.BigEndian.Uint64(e[:])
+		f.extLen = 8
 	}
 	if n > 64<<20 {
 		return frame{}, fmt.Errorf("frame of %d bytes", n)
