@@ -85,7 +85,6 @@ type connInfo struct {
 type outMsg struct {
 	b    *[]byte
 	text bool
-	key  uint32 // non-zero: *b is masked with it (a client's frame; see writeFrame)
 }
 
 // Conn is one WebSocket connection (a client's connection or a server peer).
@@ -356,18 +355,12 @@ func (c *Conn) Send(data []byte, mode WriteMode) error {
 		return ErrOutboundFull
 	}
 	b := getBuf(len(data))
-	var key uint32
-	if c.ownFrames && c.lim.client {
-		key = rand.Uint32() | 1 // masked as it is copied: one pass over the data
-		maskCopy(*b, data, key)
-	} else {
-		copy(*b, data)
-	}
+	copy(*b, data)
 	c.outBytes.Add(n)
 	c.outCount.Add(1)
 	c.outMu.Lock()
 	wasEmpty := len(c.outQ) == 0
-	c.outQ = append(c.outQ, outMsg{b: b, text: text, key: key})
+	c.outQ = append(c.outQ, outMsg{b: b, text: text})
 	c.outMu.Unlock()
 	// The next Poll writes small amounts directly; the waker wakes the
 	// writer goroutine if no Poll comes soon (see waker). Where Poll cannot
@@ -552,8 +545,9 @@ func (c *Conn) writeControl(mt int, data []byte) error {
 // writeFrame writes one unfragmented data frame (writeMu held), as gorilla's
 // WriteMessage would without its allocations (a message writer for each
 // client message, a buffer list for each server message larger than its
-// write buffer). A client's p was masked with key when Send copied it.
-func (c *Conn) writeFrame(text bool, p []byte, key uint32) error {
+// write buffer). p is our copy from Send: a client masks it as it is
+// written (on the writing thread, not in Send on the caller's).
+func (c *Conn) writeFrame(text bool, p []byte) error {
 	if c.closeSent {
 		return websocket.ErrCloseSent
 	}
@@ -575,12 +569,14 @@ func (c *Conn) writeFrame(text bool, p []byte, key uint32) error {
 		binary.BigEndian.PutUint64(h[2:], uint64(l))
 		n = 10
 	}
-	if key != 0 {
+	var key uint32
+	if c.lim.client {
+		key = rand.Uint32() | 1 // never 0: 0 means unmasked
 		h[1] |= 0x80
 		binary.LittleEndian.PutUint32(h[n:], key)
 		n += 4
 	}
-	return c.cc.Load().writeFrame(h[:n], p)
+	return c.cc.Load().writeFrame(h[:n], p, key)
 }
 
 // onPing answers a ping (gorilla's default handler, under writeMu).
@@ -903,7 +899,7 @@ func (c *Conn) writeMessages(q []outMsg) error {
 				mt = websocket.TextMessage
 			}
 			if c.ownFrames {
-				err = c.writeFrame(m.text, *m.b, m.key)
+				err = c.writeFrame(m.text, *m.b)
 			} else {
 				err = c.ws.WriteMessage(mt, *m.b)
 			}

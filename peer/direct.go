@@ -277,6 +277,14 @@ func (c *Conn) takeFrames(b []byte, server bool, msgs *[]Message) int {
 func maskCopy(dst, src []byte, key uint32) {
 	k8 := uint64(key) | uint64(key)<<32
 	i := 0
+	dst = dst[:len(src)] // (one bounds check for the loops below)
+	for ; i+32 <= len(src); i += 32 {
+		s, d := src[i:i+32], dst[i:i+32]
+		binary.LittleEndian.PutUint64(d[0:], binary.LittleEndian.Uint64(s[0:])^k8)
+		binary.LittleEndian.PutUint64(d[8:], binary.LittleEndian.Uint64(s[8:])^k8)
+		binary.LittleEndian.PutUint64(d[16:], binary.LittleEndian.Uint64(s[16:])^k8)
+		binary.LittleEndian.PutUint64(d[24:], binary.LittleEndian.Uint64(s[24:])^k8)
+	}
 	for ; i+8 <= len(src); i += 8 {
 		binary.LittleEndian.PutUint64(dst[i:], binary.LittleEndian.Uint64(src[i:])^k8)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/bits"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -13,6 +14,10 @@ import (
 // batchLimit is the most bytes countingConn buffers during a write batch
 // before it writes them out.
 const batchLimit = 64 << 10
+
+// maskChunk is how much of a large masked payload writeFrame masks before
+// writing it: little enough to be in cache still when the kernel copies it.
+const maskChunk = 256 << 10
 
 var batchPool = sync.Pool{New: func() any { b := make([]byte, 0, batchLimit); return &b }}
 
@@ -140,8 +145,10 @@ func (c *countingConn) Write(p []byte) (int, error) {
 
 // writeFrame writes a frame's header and payload with nothing between them
 // (a batch buffers both, or the header goes out with the batch and the
-// payload right after it). hdr is copied, so it may live on the stack.
-func (c *countingConn) writeFrame(hdr, p []byte) error {
+// payload right after it). hdr is copied, so it may live on the stack. A
+// non-zero key masks p: as it is copied into the batch, or in place one
+// chunk at a time right before the chunk is written (still in cache).
+func (c *countingConn) writeFrame(hdr, p []byte, key uint32) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.werr != nil {
@@ -158,12 +165,23 @@ func (c *countingConn) writeFrame(hdr, p []byte) error {
 	}
 	*c.buf = append(*c.buf, hdr...)
 	if small {
-		*c.buf = append(*c.buf, p...)
+		if key == 0 {
+			*c.buf = append(*c.buf, p...)
+		} else {
+			n := len(*c.buf)
+			*c.buf = slices.Grow(*c.buf, len(p))[:n+len(p)]
+			maskCopy((*c.buf)[n:], p, key)
+		}
 		return nil
 	}
 	err := c.flushLocked()
-	if err == nil && len(p) > 0 {
-		_, err = c.writeRaw(p)
+	for len(p) > 0 && err == nil {
+		chunk := p[:min(len(p), maskChunk)]
+		if key != 0 {
+			maskCopy(chunk, chunk, key) // maskChunk is a multiple of 4: the key lines up
+		}
+		_, err = c.writeRaw(chunk)
+		p = p[len(chunk):]
 	}
 	if !c.batching {
 		c.dropBuf()
