@@ -886,8 +886,9 @@ func (c *Conn) takeOut() []outMsg {
 	return q
 }
 
-// writeMessages hands q's messages to gorilla inside a batch, frees them and
-// keeps q as the spare queue (writeMu held).
+// writeMessages writes q's messages inside a batch (writeFrame, or gorilla's
+// writer with TLS or compression), frees them and keeps q as the spare queue
+// (writeMu held).
 func (c *Conn) writeMessages(q []outMsg) error {
 	var err error
 	for i := range q {
