@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -196,20 +195,6 @@ func TestServerScale(t *testing.T) {
 	raiseFileLimit(t, 12000)
 	for _, n := range []int{1000, 10000} {
 		t.Run(strconv.Itoa(n), func(t *testing.T) { scaleRun(t, n) })
-	}
-}
-
-func raiseFileLimit(t *testing.T, n uint64) {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur >= n {
-		return
-	}
-	lim.Cur = n
-	if lim.Max < n {
-		lim.Max = n
-	}
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		t.Skipf("cannot raise the file limit to %d: %v", n, err)
 	}
 }
 
