@@ -168,25 +168,33 @@ func TestPollReadsWithoutWakingTheReader(t *testing.T) {
 	const n = 500
 	w0 := wakes.Load()
 	d0 := r.sc.directIn.Load()
-	for i := 0; i < n; i++ {
-		if err := r.cc.Send([]byte("ping"), WriteBinary); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(testTimeout)
-		for {
-			r.step()
-			if _, ok := r.sc.Read(); ok {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("message %d did not arrive", i)
-			}
-		}
-	}
+	lockstep(r, n, func() {})
 	direct, woke := r.sc.directIn.Load()-d0, wakes.Load()-w0
 	t.Logf("%d messages: %d read by Poll; the parked reader woke %d times", n, direct, woke)
 	if direct < n*9/10 || woke > n/10 {
 		t.Fatalf("%d of %d read by Poll, %d reader wake-ups", direct, n, woke)
+	}
+}
+
+// lockstep sends n small messages from the client, each after the server
+// read the one before, polling both sides (and calling each) in between.
+func lockstep(r *rig, n int, each func()) {
+	r.t.Helper()
+	for i := 0; i < n; i++ {
+		if err := r.cc.Send([]byte("ping"), WriteBinary); err != nil {
+			r.t.Fatal(err)
+		}
+		deadline := time.Now().Add(testTimeout)
+		for {
+			r.step()
+			each()
+			if _, ok := r.sc.Read(); ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				r.t.Fatalf("message %d did not arrive", i)
+			}
+		}
 	}
 }
 
@@ -247,24 +255,11 @@ func TestPollerLeavesTheSocketsWhenPollComesBack(t *testing.T) {
 		}
 		const n = 300
 		inMain := 0
-		for i := 0; i < n; i++ {
-			if err := r.cc.Send([]byte("ping"), WriteBinary); err != nil {
-				t.Fatal(err)
+		lockstep(r, n, func() {
+			if sd.mode.Load() != modeQuiet {
+				inMain++
 			}
-			deadline := time.Now().Add(testTimeout)
-			for {
-				r.step()
-				if sd.mode.Load() != modeQuiet {
-					inMain++
-				}
-				if _, ok := r.sc.Read(); ok {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("message %d did not arrive", i)
-				}
-			}
-		}
+		})
 		t.Logf("round %d: %d of %d polls with the poller on the sockets", round, inMain, n)
 		if inMain > n/10 {
 			t.Fatalf("the poller stayed on the sockets for %d polls after Poll came back", inMain)
