@@ -895,14 +895,13 @@ func (c *Conn) writeMessages(q []outMsg) error {
 		m := q[i]
 		n := int64(len(*m.b))
 		if err == nil {
-			mt := websocket.BinaryMessage
-			if m.text {
-				mt = websocket.TextMessage
-			}
-			if c.ownFrames {
+			switch {
+			case c.ownFrames:
 				err = c.writeFrame(m.text, *m.b)
-			} else {
-				err = c.ws.WriteMessage(mt, *m.b)
+			case m.text:
+				err = c.ws.WriteMessage(websocket.TextMessage, *m.b)
+			default:
+				err = c.ws.WriteMessage(websocket.BinaryMessage, *m.b)
 			}
 			if err == nil {
 				c.msgsOut.Add(1)
