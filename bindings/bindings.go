@@ -1,11 +1,23 @@
 // Package bindings is the thin Go layer over the GDExtension C interface:
 // class, method, property, constant, signal and virtual registration, value
-// conversion, object lifetime and engine logging. It knows nothing about
-// WebSockets.
+// conversion, typed calls of engine methods, object lifetime and engine
+// logging. It knows nothing about the product built on it: the name its
+// messages carry is given to Init.
 //
 // The interface header is godot-go v0.3.21's bundled copy of Godot 4.5's
-// gdextension_interface.h (include/); functions are loaded by their real names
-// (see ../shared/GDEXTENSION_NOTES.md for the names godot-go's loader gets wrong).
+// gdextension_interface.h (include/). gde.c loads the interface functions by
+// their real names: godot-go's own loader asks for three names Godot 4.5 does
+// not have (classdb_register_extension_class_5, callable_custom_get_user_data,
+// get_variant_get_internal_ptr_func, which Godot names
+// classdb_register_extension_class5, callable_custom_get_userdata and
+// variant_get_ptr_internal_getter). gde.h lists the required functions (the
+// engine must have them) apart from the optional ones (used only when present).
+//
+// Registering a class: fill a Class (name, parent, New/Free, signals,
+// constants), add methods, properties and virtuals through a Binder, which
+// locks and unwraps the instance for every call, then call Register from the
+// register function given to Init. Emit emits any signal, the class's own or
+// one its engine parent defines.
 package bindings
 
 /*
@@ -126,6 +138,7 @@ type instance struct {
 }
 
 var (
+	product    = "bindings" // prefix of this package's own messages (Init sets it)
 	library    unsafe.Pointer
 	onInit     func()
 	onDeinit   func()
@@ -146,14 +159,19 @@ type defaultValue struct {
 
 // Init is the body of the extension's entry symbol. It loads the interface
 // and fills the initialization struct; register is called at SCENE level.
-// It returns false (and registers nothing) when the engine lacks a function.
-func Init(getProc, lib, initStruct unsafe.Pointer, register, unregister func()) bool {
+// It returns false (and registers nothing) when the engine lacks a required
+// function. name (the product's name) prefixes the messages this package
+// prints, such as "name: this Godot lacks GDExtension function ...".
+func Init(name string, getProc, lib, initStruct unsafe.Pointer, register, unregister func()) bool {
+	if name != "" {
+		product = name
+	}
 	if getProc == nil || initStruct == nil {
 		return false
 	}
 	if missing := C.gde_load(C.GDExtensionInterfaceGetProcAddress(getProc), C.GDExtensionClassLibraryPtr(lib)); missing != nil {
 		// Nothing can be printed through the engine yet.
-		fmt.Printf("GoWebSocket: this Godot lacks GDExtension function %s (Godot 4.5+ needed)\n", C.GoString(missing))
+		fmt.Printf("%s: this Godot lacks GDExtension function %s (Godot 4.5+ needed)\n", product, C.GoString(missing))
 		return false
 	}
 	library = lib
@@ -169,7 +187,7 @@ func goInitialize(level C.int) {
 		return
 	}
 	if missing := C.gde_lookup_binds(); missing != nil {
-		PushError("GoWebSocket: engine method missing: " + C.GoString(missing))
+		PushError(product + ": engine method missing: " + C.GoString(missing))
 		initFailed = true
 		return
 	}
@@ -707,23 +725,36 @@ func HasConnections(obj Object, signal StringName) bool {
 	return C.gde_has_connections(C.GDExtensionObjectPtr(obj), signal.p) != 0
 }
 
-// Emit emits signal on obj with arguments of type int64, int, float64, bool or
-// string.
+// Emit emits signal on obj: one of the class's own signals or one its
+// engine parent defines (e.g. MultiplayerPeer's peer_connected). Arguments
+// are given as for MethodBind.Call.
 func Emit(obj Object, signal StringName, args ...any) {
-	n := len(args)
+	a := packArgs(args)
+	C.gde_emit(C.GDExtensionObjectPtr(obj), signal.p, C.int(len(args)), a.types(), a.ptrs())
+	a.free()
+}
+
+// args holds call arguments as native values in C memory (cgo pointer
+// rules): a slot of 8 bytes per argument plus one for a return value, the
+// pointer array and the type array.
+type args struct {
+	block unsafe.Pointer
+	n     int
+	strs  []unsafe.Pointer // Strings to destroy
+}
+
+// packArgs converts int, int32, int64 (int), float64 (float), bool, string
+// (String) and Object arguments to natives.
+func packArgs(vals []any) args {
+	n := len(vals)
 	if n > C.GDE_MAX_ARGS {
-		panic("too many signal arguments")
+		panic("too many arguments")
 	}
-	// Natives, types and pointers all in C memory (cgo pointer rules).
-	block := C.calloc(C.size_t(n+1), 8+8+4)
-	vals := unsafe.Add(block, 0)
-	ptrs := unsafe.Add(block, (n+1)*8)
-	types := unsafe.Add(block, (n+1)*16)
-	var strs []unsafe.Pointer
-	for i, a := range args {
-		slot := unsafe.Add(vals, i*8)
+	a := args{block: C.calloc(C.size_t(n+1), 8+8+4), n: n}
+	for i, v := range vals {
+		slot := a.slot(i)
 		var t VariantType
-		switch v := a.(type) {
+		switch v := v.(type) {
 		case int:
 			t, *(*int64)(slot) = TypeInt, int64(v)
 		case int32:
@@ -740,53 +771,98 @@ func Emit(obj Object, signal StringName, args ...any) {
 		case string:
 			t = TypeString
 			C.gde_string_new_into(slot, cstr(v), C.int64_t(len(v)))
-			strs = append(strs, slot)
+			a.strs = append(a.strs, slot)
+		case Object:
+			t, *(*unsafe.Pointer)(slot) = TypeObject, unsafe.Pointer(v)
 		default:
-			panic(fmt.Sprintf("unsupported signal argument %T", a))
+			panic(fmt.Sprintf("unsupported argument type %T", v))
 		}
-		*(*C.int)(unsafe.Add(types, i*4)) = C.int(t)
-		*(*unsafe.Pointer)(unsafe.Add(ptrs, i*8)) = slot
+		*(*C.int)(unsafe.Add(a.block, (n+1)*16+i*4)) = C.int(t)
+		*(*unsafe.Pointer)(unsafe.Add(a.block, (n+1)*8+i*8)) = slot
 	}
-	C.gde_emit(C.GDExtensionObjectPtr(obj), signal.p, C.int(n), (*C.int)(types), (*unsafe.Pointer)(ptrs))
-	for _, s := range strs {
-		C.gde_destroy(C.int(TypeString), s)
-	}
-	C.free(block)
+	return a
 }
 
-// --- engine methods returning strings (X509Certificate / CryptoKey PEM) ---
+// slot is argument i's native storage; slot(n) is the return value's.
+func (a args) slot(i int) unsafe.Pointer { return unsafe.Add(a.block, i*8) }
+func (a args) ptrs() *unsafe.Pointer     { return (*unsafe.Pointer)(unsafe.Add(a.block, (a.n+1)*8)) }
+func (a args) types() *C.int             { return (*C.int)(unsafe.Add(a.block, (a.n+1)*16)) }
 
-// MethodBind is a cached engine method.
+func (a args) free() {
+	for _, s := range a.strs {
+		C.gde_destroy(C.int(TypeString), s)
+	}
+	C.free(a.block)
+}
+
+// --- calling engine methods ---
+
+// MethodBind is a cached engine method (look it up once, call it often).
 type MethodBind struct{ p C.GDExtensionMethodBindPtr }
 
-// GetMethodBind looks up an engine method by class, name and hash.
+// GetMethodBind looks up an engine method by class, name and hash (the hash
+// of the method's signature in extension_api.json). Check Valid: a wrong
+// hash or an engine without the method gives an invalid bind.
 func GetMethodBind(class, method string, hash int64) MethodBind {
 	return MethodBind{C.gde_method_bind(Name(class).ptr(), Name(method).ptr(), C.GDExtensionInt(hash))}
 }
 
+// Valid reports whether the method was found.
 func (m MethodBind) Valid() bool { return m.p != nil }
 
-// CallString calls a method returning String whose only arguments are bools.
-func (m MethodBind) CallString(obj Object, boolArgs ...bool) string {
-	block := C.calloc(C.size_t(len(boolArgs)+1), 16)
-	ptrs := unsafe.Add(block, (len(boolArgs)+1)*8)
-	for i, b := range boolArgs {
-		slot := unsafe.Add(block, i*8)
-		if b {
-			*(*uint8)(slot) = 1
-		}
-		*(*unsafe.Pointer)(unsafe.Add(ptrs, i*8)) = slot
+// ptrcall calls the method with args converted by packArgs; ret is called
+// with the native return storage (8 zeroed bytes) before it is freed.
+func (m MethodBind) ptrcall(obj Object, vals []any, ret func(p unsafe.Pointer)) {
+	if m.p == nil {
+		panic("call of an invalid MethodBind")
 	}
-	var buf [4096]byte
-	var big unsafe.Pointer
-	n := C.gde_call_string_getter(m.p, C.GDExtensionObjectPtr(obj), C.int(len(boolArgs)), (*unsafe.Pointer)(ptrs), (*C.char)(unsafe.Pointer(&buf[0])), C.int64_t(len(buf)), &big)
-	C.free(block)
-	if big != nil {
-		s := C.GoStringN((*C.char)(big), C.int(n))
-		C.free(big)
-		return s
+	a := packArgs(vals)
+	r := a.slot(a.n)
+	C.gde_ptrcall(m.p, C.GDExtensionObjectPtr(obj), a.ptrs(), r)
+	if ret != nil {
+		ret(r)
 	}
-	return string(buf[:n])
+	a.free()
+}
+
+// Call calls the method on obj in ptrcall convention, ignoring any return
+// value. Arguments are int, int32, int64 (for int), float64, bool, string
+// (for String) and Object, in the method's order and types: the engine does
+// not convert them.
+func (m MethodBind) Call(obj Object, args ...any) { m.ptrcall(obj, args, nil) }
+
+// CallInt calls a method returning int (or an enum).
+func (m MethodBind) CallInt(obj Object, args ...any) (v int64) {
+	m.ptrcall(obj, args, func(p unsafe.Pointer) { v = *(*int64)(p) })
+	return v
+}
+
+// CallFloat calls a method returning float.
+func (m MethodBind) CallFloat(obj Object, args ...any) (v float64) {
+	m.ptrcall(obj, args, func(p unsafe.Pointer) { v = *(*float64)(p) })
+	return v
+}
+
+// CallBool calls a method returning bool.
+func (m MethodBind) CallBool(obj Object, args ...any) (v bool) {
+	m.ptrcall(obj, args, func(p unsafe.Pointer) { v = *(*uint8)(p) != 0 })
+	return v
+}
+
+// CallString calls a method returning String.
+func (m MethodBind) CallString(obj Object, args ...any) (v string) {
+	m.ptrcall(obj, args, func(p unsafe.Pointer) {
+		v = goString(p)
+		C.gde_destroy(C.int(TypeString), p)
+	})
+	return v
+}
+
+// CallObject calls a method returning an Object (nil for null). When the
+// result is RefCounted the caller owns one reference: release it with Unref.
+func (m MethodBind) CallObject(obj Object, args ...any) (v Object) {
+	m.ptrcall(obj, args, func(p unsafe.Pointer) { v = Object(*(*unsafe.Pointer)(p)) })
+	return v
 }
 
 // --- logging ---
@@ -826,7 +902,7 @@ func recoverTo(where string) {
 	if r := recover(); r != nil {
 		buf := make([]byte, 4096)
 		buf = buf[:runtime.Stack(buf, false)]
-		msg := fmt.Sprintf("GoWebSocket: panic in %s: %v\n%s", where, r, buf)
+		msg := fmt.Sprintf("%s: panic in %s: %v\n%s", product, where, r, buf)
 		if library != nil {
 			report(msg, false)
 		} else {

@@ -14,13 +14,16 @@ static GDExtensionPtrDestructor dtor[GDEXTENSION_VARIANT_TYPE_VARIANT_MAX];
 
 const char *gde_load(GDExtensionInterfaceGetProcAddress gpa, GDExtensionClassLibraryPtr library) {
 	memset(&gde, 0, sizeof(gde));
-#define GDE_LOAD(T, n)                                                   \
-	gde.n = (GDExtensionInterface##T)gpa(#n);                           \
-	if (gde.n == NULL) {                                                \
-		return #n;                                                      \
+#define GDE_LOAD_REQUIRED(T, n)              \
+	gde.n = (GDExtensionInterface##T)gpa(#n); \
+	if (gde.n == NULL) {                      \
+		return #n;                            \
 	}
-	GDE_FUNCS(GDE_LOAD)
-#undef GDE_LOAD
+#define GDE_LOAD_OPTIONAL(T, n) gde.n = (GDExtensionInterface##T)gpa(#n);
+	GDE_REQUIRED(GDE_LOAD_REQUIRED)
+	GDE_OPTIONAL(GDE_LOAD_OPTIONAL)
+#undef GDE_LOAD_REQUIRED
+#undef GDE_LOAD_OPTIONAL
 	GDExtensionInterfaceGetVariantGetInternalPtrFunc getter =
 			(GDExtensionInterfaceGetVariantGetInternalPtrFunc)gpa("variant_get_ptr_internal_getter");
 	if (getter == NULL) {
@@ -345,18 +348,8 @@ void gde_emit(GDExtensionObjectPtr obj, const void *signal, int argc, const int 
 	}
 }
 
-// Calls a method bind that takes no arguments and returns a String; writes
-// the UTF-8 like gde_string_utf8 (the String is destroyed here).
-int64_t gde_call_string_getter(GDExtensionMethodBindPtr m, GDExtensionObjectPtr obj, int nargs, const void *const *args, char *buf, int64_t cap, void **big) {
-	uint8_t s[8] = {0};
-	gde.object_method_bind_ptrcall(m, obj, (const GDExtensionConstTypePtr *)args, &s);
-	int64_t n = gde.string_to_utf8_chars(&s, NULL, 0);
-	if (n <= cap) {
-		gde.string_to_utf8_chars(&s, buf, n);
-	} else {
-		*big = malloc((size_t)n);
-		gde.string_to_utf8_chars(&s, *big, n);
-	}
-	dtor[GDEXTENSION_VARIANT_TYPE_STRING](&s);
-	return n;
+// Calls an engine method in ptrcall convention: args point at native values,
+// ret at native storage for the return type (or is NULL).
+void gde_ptrcall(GDExtensionMethodBindPtr m, GDExtensionObjectPtr obj, const void *const *args, void *ret) {
+	gde.object_method_bind_ptrcall(m, obj, (const GDExtensionConstTypePtr *)args, ret);
 }

@@ -9,18 +9,14 @@
 #include <string.h>
 #include "include/gdextension_interface.h"
 
-#define GDE_FUNCS(X) \
-	X(GetGodotVersion, get_godot_version) \
-	X(MemAlloc, mem_alloc) \
-	X(MemFree, mem_free) \
+// Interface functions the library calls. The engine must provide every one:
+// gde_load refuses to load otherwise. Add a function here only together with
+// its first caller (TestRequiredFunctionsAreCalled checks that each is used).
+#define GDE_REQUIRED(X) \
 	X(PrintError, print_error) \
-	X(PrintWarning, print_warning) \
-	X(VariantNewCopy, variant_new_copy) \
-	X(VariantNewNil, variant_new_nil) \
 	X(VariantDestroy, variant_destroy) \
 	X(VariantGetType, variant_get_type) \
 	X(GetVariantFromTypeConstructor, get_variant_from_type_constructor) \
-	X(GetVariantToTypeConstructor, get_variant_to_type_constructor) \
 	X(VariantGetPtrBuiltinMethod, variant_get_ptr_builtin_method) \
 	X(VariantGetPtrConstructor, variant_get_ptr_constructor) \
 	X(VariantGetPtrDestructor, variant_get_ptr_destructor) \
@@ -37,10 +33,6 @@
 	X(ObjectMethodBindPtrcall, object_method_bind_ptrcall) \
 	X(ObjectDestroy, object_destroy) \
 	X(ObjectSetInstance, object_set_instance) \
-	X(ObjectSetInstanceBinding, object_set_instance_binding) \
-	X(ObjectGetInstanceId, object_get_instance_id) \
-	X(ObjectGetInstanceFromId, object_get_instance_from_id) \
-	X(RefGetObject, ref_get_object) \
 	X(RefSetObject, ref_set_object) \
 	X(ClassdbConstructObject2, classdb_construct_object2) \
 	X(ClassdbGetMethodBind, classdb_get_method_bind) \
@@ -50,6 +42,13 @@
 	X(ClassdbRegisterExtensionClassProperty, classdb_register_extension_class_property) \
 	X(ClassdbRegisterExtensionClassSignal, classdb_register_extension_class_signal) \
 	X(ClassdbUnregisterExtensionClass, classdb_unregister_extension_class)
+
+// Interface functions the library can do without: an engine lacking one
+// still loads us, and every caller checks for NULL first.
+#define GDE_OPTIONAL(X) \
+	X(PrintWarning, print_warning)
+
+#define GDE_FUNCS(X) GDE_REQUIRED(X) GDE_OPTIONAL(X)
 
 typedef struct {
 #define GDE_FIELD(T, n) GDExtensionInterface##T n;
@@ -97,10 +96,11 @@ GDExtensionBool gde_ref_call(GDExtensionObjectPtr obj, int which);
 void gde_notify(GDExtensionObjectPtr obj, int64_t what);
 GDExtensionBool gde_has_connections(GDExtensionObjectPtr obj, const void *signal);
 void gde_emit(GDExtensionObjectPtr obj, const void *signal, int argc, const int *types, void *const *values);
-int64_t gde_call_string_getter(GDExtensionMethodBindPtr m, GDExtensionObjectPtr obj, int nargs, const void *const *args, char *buf, int64_t cap, void **big);
+void gde_ptrcall(GDExtensionMethodBindPtr m, GDExtensionObjectPtr obj, const void *const *args, void *ret);
 
-// Fills `gde`. Returns NULL on success, or the name of the first function the
-// engine does not provide (nothing is registered then).
+// Fills `gde`. Returns NULL on success, or the name of the first required
+// function the engine does not provide (nothing is registered then).
+// Optional functions the engine lacks stay NULL.
 const char *gde_load(GDExtensionInterfaceGetProcAddress gpa, GDExtensionClassLibraryPtr library);
 
 // Fills the initialization struct with our C trampolines.
@@ -115,43 +115,29 @@ void gde_method_call(void *method_userdata, GDExtensionClassInstancePtr instance
 void gde_method_ptrcall(void *method_userdata, GDExtensionClassInstancePtr instance, const GDExtensionConstTypePtr *args, GDExtensionTypePtr ret);
 
 // --- wrappers (cgo cannot call C function pointers) ---
-static inline void *gde_alloc(size_t n) { return gde.mem_alloc(n); }
-static inline void gde_free(void *p) { gde.mem_free(p); }
 static inline void gde_print_error(const char *d, const char *fn, const char *file, int32_t line) { gde.print_error(d, fn, file, line, 0); }
-static inline void gde_print_warning(const char *d, const char *fn, const char *file, int32_t line) { gde.print_warning(d, fn, file, line, 0); }
-static inline void gde_godot_version(GDExtensionGodotVersion *v) { gde.get_godot_version(v); }
+// Falls back to an error when the engine has no print_warning.
+static inline void gde_print_warning(const char *d, const char *fn, const char *file, int32_t line) {
+	if (gde.print_warning != NULL) {
+		gde.print_warning(d, fn, file, line, 0);
+	} else {
+		gde.print_error(d, fn, file, line, 0);
+	}
+}
 
-static inline void gde_variant_new_nil(GDExtensionUninitializedVariantPtr v) { gde.variant_new_nil(v); }
-static inline void gde_variant_new_copy(GDExtensionUninitializedVariantPtr d, GDExtensionConstVariantPtr s) { gde.variant_new_copy(d, s); }
 static inline void gde_variant_destroy(GDExtensionVariantPtr v) { gde.variant_destroy(v); }
-static inline int gde_variant_type(GDExtensionConstVariantPtr v) { return (int)gde.variant_get_type(v); }
 
-static inline void gde_string_new(GDExtensionUninitializedStringPtr s, const char *p, GDExtensionInt n) { gde.string_new_with_utf8_chars_and_len2(s, p, n); }
-static inline GDExtensionInt gde_string_to_utf8(GDExtensionConstStringPtr s, char *buf, GDExtensionInt max) { return gde.string_to_utf8_chars(s, buf, max); }
 static inline void gde_string_name_new(GDExtensionUninitializedStringNamePtr s, const char *p, GDExtensionInt n) { gde.string_name_new_with_utf8_chars_and_len(s, p, n); }
 
 
-static inline void gde_bind_call(GDExtensionMethodBindPtr m, GDExtensionObjectPtr o, const GDExtensionConstVariantPtr *a, GDExtensionInt n, GDExtensionUninitializedVariantPtr r, GDExtensionCallError *e) { gde.object_method_bind_call(m, o, a, n, r, e); }
-static inline void gde_bind_ptrcall(GDExtensionMethodBindPtr m, GDExtensionObjectPtr o, const GDExtensionConstTypePtr *a, GDExtensionTypePtr r) { gde.object_method_bind_ptrcall(m, o, a, r); }
 static inline void gde_object_destroy(GDExtensionObjectPtr o) { gde.object_destroy(o); }
 static inline void gde_object_set_instance(GDExtensionObjectPtr o, GDExtensionConstStringNamePtr c, uintptr_t i) { gde.object_set_instance(o, c, (GDExtensionClassInstancePtr)i); }
-static inline GDObjectInstanceID gde_object_id(GDExtensionConstObjectPtr o) { return gde.object_get_instance_id(o); }
-static inline GDExtensionObjectPtr gde_object_from_id(GDObjectInstanceID id) { return gde.object_get_instance_from_id(id); }
-static inline GDExtensionObjectPtr gde_ref_get(GDExtensionConstRefPtr r) { return gde.ref_get_object(r); }
 static inline void gde_ref_set(GDExtensionRefPtr r, GDExtensionObjectPtr o) { gde.ref_set_object(r, o); }
 static inline GDExtensionObjectPtr gde_construct(GDExtensionConstStringNamePtr c) { return gde.classdb_construct_object2(c); }
 static inline GDExtensionMethodBindPtr gde_method_bind(GDExtensionConstStringNamePtr c, GDExtensionConstStringNamePtr m, GDExtensionInt h) { return gde.classdb_get_method_bind(c, m, h); }
 
-static inline GDExtensionPtrBuiltInMethod gde_builtin_method(int t, GDExtensionConstStringNamePtr m, GDExtensionInt h) { return gde.variant_get_ptr_builtin_method((GDExtensionVariantType)t, m, h); }
-static inline GDExtensionPtrConstructor gde_constructor(int t, int32_t i) { return gde.variant_get_ptr_constructor((GDExtensionVariantType)t, i); }
-static inline GDExtensionPtrDestructor gde_destructor(int t) { return gde.variant_get_ptr_destructor((GDExtensionVariantType)t); }
 static inline GDExtensionVariantFromTypeConstructorFunc gde_from_type(int t) { return gde.get_variant_from_type_constructor((GDExtensionVariantType)t); }
-static inline GDExtensionTypeFromVariantConstructorFunc gde_to_type(int t) { return gde.get_variant_to_type_constructor((GDExtensionVariantType)t); }
-static inline void gde_call_builtin(GDExtensionPtrBuiltInMethod f, GDExtensionTypePtr self, const GDExtensionConstTypePtr *a, GDExtensionTypePtr r, int n) { f(self, a, r, n); }
-static inline void gde_call_ctor(GDExtensionPtrConstructor f, GDExtensionUninitializedTypePtr b, const GDExtensionConstTypePtr *a) { f(b, a); }
-static inline void gde_call_dtor(GDExtensionPtrDestructor f, GDExtensionTypePtr p) { f(p); }
 static inline void gde_call_from_type(GDExtensionVariantFromTypeConstructorFunc f, GDExtensionUninitializedVariantPtr v, GDExtensionTypePtr p) { f(v, p); }
-static inline void gde_call_to_type(GDExtensionTypeFromVariantConstructorFunc f, GDExtensionUninitializedTypePtr p, GDExtensionVariantPtr v) { f(p, v); }
 
 void gde_register_class(GDExtensionConstStringNamePtr name, GDExtensionConstStringNamePtr parent, uintptr_t class_userdata, int has_virtuals);
 static inline void gde_register_method(GDExtensionConstStringNamePtr c, const GDExtensionClassMethodInfo *m) { gde.classdb_register_extension_class_method(gde.library, c, m); }

@@ -18,7 +18,7 @@ import (
 //
 //export gowebsocket_library_init
 func gowebsocket_library_init(getProcAddress, library, initialization unsafe.Pointer) C.uint8_t {
-	if bindings.Init(getProcAddress, library, initialization, register, unregister) {
+	if bindings.Init("GoWebSocket", getProcAddress, library, initialization, register, unregister) {
 		return 1
 	}
 	return 0

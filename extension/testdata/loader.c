@@ -1,6 +1,10 @@
 // Loads the extension like an engine too old (or broken) to provide any
 // interface function would: get_proc_address returns NULL for every name.
 // The entry must refuse cleanly (return false), not crash.
+// Then like engines that lack one function: without an optional one
+// (print_warning) the entry must succeed, without a required one
+// (print_error) refuse. Those engines hand out a stub that does nothing and
+// returns NULL, which is all the entry calls before initialization.
 #include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +18,12 @@ static int asked = 0;
 static fnptr null_proc(const char *name) {
 	asked++;
 	return NULL;
+}
+
+static void *stub(void) { return NULL; }
+static const char *lacking;
+static fnptr lacking_proc(const char *name) {
+	return strcmp(name, lacking) == 0 ? NULL : (fnptr)stub;
 }
 
 int main(int argc, char **argv) {
@@ -37,5 +47,10 @@ int main(int argc, char **argv) {
 	// A NULL initialization struct must be refused too.
 	uint8_t ok2 = entry(null_proc, (void *)0x1, NULL);
 	printf("entry returned %d and %d after %d lookups\n", ok, ok2, asked);
-	return (ok == 0 && ok2 == 0 && asked > 0) ? 0 : 1;
+	lacking = "print_warning";
+	uint8_t ok3 = entry(lacking_proc, (void *)0x1, init);
+	lacking = "print_error";
+	uint8_t ok4 = entry(lacking_proc, (void *)0x1, init);
+	printf("without print_warning (optional): %d; without print_error (required): %d\n", ok3, ok4);
+	return (ok == 0 && ok2 == 0 && asked > 0 && ok3 == 1 && ok4 == 0) ? 0 : 1;
 }
