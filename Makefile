@@ -53,7 +53,7 @@ PEER_NET_FUZZERS := FuzzServerFrames FuzzClientFrames
 fuzz:
 	@for f in $(PEER_FUZZERS); do $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./peer/ || exit 1; done
 	@for f in $(PEER_NET_FUZZERS); do $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME_NET) ./peer/ || exit 1; done
-	$(GO) test -run '^$$' -fuzz '^FuzzParseHeaders$$' -fuzztime $(FUZZTIME) ./extension/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseHeaders$$' -fuzztime $(FUZZTIME) ./peer/
 
 library-test: $(LIB)
 	GOWS_LIB=$(CURDIR)/$(LIB) $(GO) test -count=1 -run 'TestLibrary' -v ./extension/

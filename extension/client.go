@@ -30,7 +30,7 @@ func (c *wsClient) peerObject() bindings.Object {
 
 func (c *wsClient) connect(url string, protocols, headerLines []string) int64 {
 	const method = "connect_to_url"
-	header, err := parseHeaders(headerLines)
+	header, err := peer.ParseHeaders(headerLines)
 	if err != nil {
 		return fail(method, err.Error(), errInvalidParameter)
 	}

@@ -216,7 +216,7 @@ func registerServerClass() {
 					c.ReturnInt(godotError("disconnect_peer", p.self.conn.Close(int(c.Int(1)), c.String(2))))
 				}),
 			m("set_extra_headers", []bindings.Arg{{Name: "headers", Type: bindings.TypePackedStringArray}}, bindings.TypeInt, "", true, func(s *wsServer, c bindings.Call) {
-				h, err := parseHeaders(c.Strings(0))
+				h, err := peer.ParseHeaders(c.Strings(0))
 				if err != nil {
 					c.ReturnInt(fail("set_extra_headers", err.Error(), errInvalidParameter))
 					return

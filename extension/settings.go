@@ -1,14 +1,8 @@
 package main
 
 import (
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"math"
-	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -79,115 +73,46 @@ func (s *settings) options(server bool, rawURL string) (peer.Options, error) {
 		PongTimeout:        seconds(s.pongTimeout),
 		Compression:        s.compression,
 	}
+	var err error
 	if server {
 		o.MaxConnections = int(s.maxConnections)
 		o.AllowedOrigins = s.allowedOrigins
 		if s.tlsCert != nil || s.tlsKey != nil {
-			if s.tlsCert == nil || s.tlsKey == nil {
-				return o, errors.New("tls_certificate and tls_key must be set together")
-			}
-			pair, err := tls.X509KeyPair([]byte(certPEM(s.tlsCert)), []byte(keyPEM(s.tlsKey)))
-			if err != nil {
-				return o, fmt.Errorf("tls_certificate/tls_key: %w", err)
-			}
-			o.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+			o.TLS, err = peer.ServerTLSConfig(certPEM(s.tlsCert), keyPEM(s.tlsKey))
 		}
-		return o, nil
+		return o, err
 	}
 	o.ProxyURL = s.proxyURL
 	o.AutoReconnect = s.autoReconnect
-	o.TLS = &tls.Config{InsecureSkipVerify: !s.verifyTLS}
-	if s.trustedCert != nil {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM([]byte(certPEM(s.trustedCert))) {
-			return o, errors.New("trusted_tls_certificate holds no certificate")
-		}
-		o.TLS.RootCAs = pool
-		if s.verifyTLS {
-			// Verified in verifyTrusted instead, which also accepts the
-			// certificates Godot's Crypto.generate_self_signed_certificate makes.
-			o.TLS.InsecureSkipVerify = true
-			host := ""
-			if u, err := url.Parse(rawURL); err == nil {
-				host = u.Hostname()
-			}
-			o.TLS.VerifyConnection = func(cs tls.ConnectionState) error { return verifyTrusted(cs, pool, host) }
-		}
-	}
-	return o, nil
-}
-
-// verifyTrusted checks the server's chain against the trusted certificate and
-// the host name (or IP address) the client connected to. Certificates made by Godot (mbedtls) carry the host only in
-// the subject common name, without subjectAltName; Go ignores common names, so
-// for a leaf without any SAN the common name is compared instead, as Godot's
-// own TLS does.
-func verifyTrusted(cs tls.ConnectionState, roots *x509.CertPool, host string) error {
-	if len(cs.PeerCertificates) == 0 {
-		return errors.New("tls: server sent no certificate")
-	}
-	leaf := cs.PeerCertificates[0]
-	opts := x509.VerifyOptions{Roots: roots, Intermediates: x509.NewCertPool(), DNSName: host}
-	for _, c := range cs.PeerCertificates[1:] {
-		opts.Intermediates.AddCert(c)
-	}
-	_, err := leaf.Verify(opts)
-	var hostErr x509.HostnameError
-	noSAN := len(leaf.DNSNames) == 0 && len(leaf.IPAddresses) == 0 && len(leaf.URIs) == 0 && len(leaf.EmailAddresses) == 0
-	if host == "" {
-		return errors.New("tls: no host name to verify the certificate against")
-	}
-	if errors.As(err, &hostErr) && noSAN && strings.EqualFold(leaf.Subject.CommonName, host) {
-		opts.DNSName = ""
-		_, err = leaf.Verify(opts)
-	}
-	return err
+	o.TLS, err = peer.ClientTLSConfig(rawURL, s.verifyTLS, certPEM(s.trustedCert))
+	return o, err
 }
 
 var (
-	x509SaveToString      bindings.MethodBind
-	cryptoKeySaveToString bindings.MethodBind
+	x509SaveToString      bindings.MethodBind // X509Certificate.save_to_string() -> String
+	cryptoKeySaveToString bindings.MethodBind // CryptoKey.save_to_string(public_only: bool) -> String
 )
 
-func certPEM(cert bindings.Object) string {
+// certPEM is an X509Certificate's PEM text (nil for no certificate).
+func certPEM(cert bindings.Object) []byte {
+	if cert == nil {
+		return nil
+	}
 	if !x509SaveToString.Valid() {
 		x509SaveToString = bindings.GetMethodBind("X509Certificate", "save_to_string", 2841200299)
 	}
-	return x509SaveToString.CallString(cert)
+	return []byte(x509SaveToString.CallString(cert))
 }
 
-func keyPEM(key bindings.Object) string {
+// keyPEM is a CryptoKey's private key as PEM text (nil for no key).
+func keyPEM(key bindings.Object) []byte {
+	if key == nil {
+		return nil
+	}
 	if !cryptoKeySaveToString.Valid() {
 		cryptoKeySaveToString = bindings.GetMethodBind("CryptoKey", "save_to_string", 32795936)
 	}
-	return cryptoKeySaveToString.CallString(key, false)
-}
-
-// parseHeaders reads Godot-style "Name: value" lines.
-func parseHeaders(lines []string) (http.Header, error) {
-	h := http.Header{}
-	for _, l := range lines {
-		name, value, ok := strings.Cut(l, ":")
-		name = strings.TrimSpace(name)
-		if !ok || !isToken(name) || strings.ContainsFunc(value, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
-			return nil, fmt.Errorf("header %q is not \"Name: value\"", l)
-		}
-		h.Add(name, strings.TrimSpace(value))
-	}
-	return h, nil
-}
-
-// isToken reports whether s is an HTTP header field name (RFC 9110 token).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", r)) {
-			return false
-		}
-	}
-	return true
+	return []byte(cryptoKeySaveToString.CallString(key, false))
 }
 
 // --- property registration ---
