@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"net"
 
 	"github.com/gowebsocket/godot-gowebsocket/bindings"
 	"github.com/gowebsocket/godot-gowebsocket/peer"
@@ -20,8 +21,11 @@ const (
 	errDoesNotExist     = 33
 )
 
-// godotError maps a peer error to a Godot Error and logs it as an engine
-// error naming the method, so a script sees both.
+// godotError is the one place where errors become Godot Error values: it
+// maps a peer error (argument checks included: peer validates, the extension
+// does not check again) to a Godot Error and logs it as an engine error
+// naming the method, so a script sees both. A socket error (a port in use, an
+// address that cannot be bound) is ERR_CANT_CREATE; anything else FAILED.
 func godotError(method string, err error) int64 {
 	if err == nil {
 		return errOK
@@ -42,12 +46,16 @@ func godotError(method string, err error) int64 {
 		code = errDoesNotExist
 	case errors.Is(err, peer.ErrStopped):
 		code = errUnavailable
+	case errors.As(err, new(*net.OpError)):
+		code = errCantCreate
 	}
 	bindings.PushError(method + ": " + err.Error())
 	return code
 }
 
-// fail logs msg for method and returns code.
+// fail logs msg for method and returns code: for conditions of the
+// extension's own objects (a peer without a connection, a server not
+// listening) that no peer call reports.
 func fail(method, msg string, code int64) int64 {
 	bindings.PushError(method + ": " + msg)
 	return code

@@ -23,15 +23,6 @@ type wsPeer struct {
 
 var peerClass *bindings.Class
 
-func peerSelf(self any) *wsPeer { return self.(*wsPeer) }
-
-// locked runs f under the peer's lock.
-func (p *wsPeer) locked(f func()) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	f()
-}
-
 // state is the connection's ready state (STATE_CLOSED without one).
 func (p *wsPeer) state() peer.State {
 	if p.conn == nil {
@@ -40,10 +31,8 @@ func (p *wsPeer) state() peer.State {
 	return p.conn.State()
 }
 
+// send queues a message; peer checks the mode and the data.
 func (p *wsPeer) send(method string, data []byte, mode peer.WriteMode) int64 {
-	if mode != peer.WriteText && mode != peer.WriteBinary {
-		return fail(method, "mode must be WRITE_MODE_TEXT or WRITE_MODE_BINARY", errInvalidParameter)
-	}
 	if p.conn == nil {
 		return fail(method, "the peer has no connection", errUnconfigured)
 	}
@@ -54,21 +43,13 @@ func registerPeerClass() {
 	const cls = "GoWebSocketPeer"
 	writeMode := cls + ".WriteMode"
 	state := cls + ".State"
-	m := func(name string, args []bindings.Arg, ret bindings.VariantType, retClass string, hasRet bool, f func(p *wsPeer, c bindings.Call)) bindings.Method {
-		return bindings.Method{Name: name, Args: args, Return: ret, ReturnClass: retClass, HasReturn: hasRet,
-			Call: func(self any, c bindings.Call) {
-				p := peerSelf(self)
-				p.locked(func() { f(p, c) })
-			}}
-	}
-	none := bindings.TypeNil
 	peerClass = &bindings.Class{
 		Name:   cls,
 		Parent: "PacketPeerExtension",
 		New: func(bindings.Object) any {
 			return &wsPeer{mu: new(sync.Mutex), writeMode: peer.WriteBinary, maxPacket: peer.DefaultOutboundBufferSize}
 		},
-		Free: func(self any) { peerSelf(self).buf.Free() },
+		Free: func(self any) { self.(*wsPeer).buf.Free() },
 		Constants: []bindings.Constant{
 			{Enum: "WriteMode", Name: "WRITE_MODE_TEXT", Value: int64(peer.WriteText)},
 			{Enum: "WriteMode", Name: "WRITE_MODE_BINARY", Value: int64(peer.WriteBinary)},
@@ -77,138 +58,126 @@ func registerPeerClass() {
 			{Enum: "State", Name: "STATE_CLOSING", Value: int64(peer.StateClosing)},
 			{Enum: "State", Name: "STATE_CLOSED", Value: int64(peer.StateClosed)},
 		},
-		Methods: []bindings.Method{
-			m("close", []bindings.Arg{{Name: "code", Type: bindings.TypeInt, Default: 1000}, {Name: "reason", Type: bindings.TypeString, Default: ""}},
-				bindings.TypeInt, "", true, func(p *wsPeer, c bindings.Call) {
-					if p.conn == nil {
-						c.ReturnInt(fail("close", "the peer has no connection", errUnconfigured))
-						return
-					}
-					c.ReturnInt(godotError("close", p.conn.Close(int(c.Int(0)), c.String(1))))
-				}),
-			m("get_connected_host", nil, bindings.TypeString, "", true, func(p *wsPeer, c bindings.Call) {
-				if p.conn != nil {
-					c.ReturnString(p.conn.RemoteHost())
-				}
-			}),
-			m("get_connected_port", nil, bindings.TypeInt, "", true, func(p *wsPeer, c bindings.Call) {
-				if p.conn != nil {
-					c.ReturnInt(int64(p.conn.RemotePort()))
-				}
-			}),
-			m("get_write_mode", nil, bindings.TypeInt, writeMode, true, func(p *wsPeer, c bindings.Call) { c.ReturnInt(int64(p.writeMode)) }),
-			m("set_write_mode", []bindings.Arg{{Name: "mode", Type: bindings.TypeInt, Class: writeMode}}, none, "", false, func(p *wsPeer, c bindings.Call) {
-				mode := peer.WriteMode(c.Int(0))
-				if mode != peer.WriteText && mode != peer.WriteBinary {
-					fail("set_write_mode", "mode must be WRITE_MODE_TEXT or WRITE_MODE_BINARY", errInvalidParameter)
-					return
-				}
-				p.writeMode = mode
-			}),
-			m("is_connected_to_host", nil, bindings.TypeBool, "", true, func(p *wsPeer, c bindings.Call) { c.ReturnBool(p.state() == peer.StateOpen) }),
-			m("was_string_packet", nil, bindings.TypeBool, "", true, func(p *wsPeer, c bindings.Call) { c.ReturnBool(p.wasText) }),
-			m("send", []bindings.Arg{{Name: "data", Type: bindings.TypePackedByteArray}, {Name: "mode", Type: bindings.TypeInt, Class: writeMode, Default: int(peer.WriteBinary)}},
-				bindings.TypeInt, "", true, func(p *wsPeer, c bindings.Call) {
-					c.ReturnInt(p.send("send", c.Bytes(0), peer.WriteMode(c.Int(1))))
-				}),
-			m("send_text", []bindings.Arg{{Name: "text", Type: bindings.TypeString}}, bindings.TypeInt, "", true, func(p *wsPeer, c bindings.Call) {
-				c.ReturnInt(p.send("send_text", []byte(c.String(0)), peer.WriteText))
-			}),
-			m("get_ready_state", nil, bindings.TypeInt, state, true, func(p *wsPeer, c bindings.Call) { c.ReturnInt(int64(p.state())) }),
-			m("get_close_code", nil, bindings.TypeInt, "", true, func(p *wsPeer, c bindings.Call) {
-				code := int64(-1)
-				if p.conn != nil && p.conn.State() == peer.StateClosed {
-					code = int64(p.conn.CloseCode())
-				}
-				c.ReturnInt(code)
-			}),
-			m("get_close_reason", nil, bindings.TypeString, "", true, func(p *wsPeer, c bindings.Call) {
-				if p.conn != nil && p.conn.State() == peer.StateClosed {
-					c.ReturnString(p.conn.CloseReason())
-				}
-			}),
-			m("get_selected_protocol", nil, bindings.TypeString, "", true, func(p *wsPeer, c bindings.Call) {
-				if p.conn != nil {
-					c.ReturnString(p.conn.Protocol())
-				}
-			}),
-			m("get_requested_url", nil, bindings.TypeString, "", true, func(p *wsPeer, c bindings.Call) {
-				if p.conn != nil {
-					c.ReturnString(p.conn.URL())
-				}
-			}),
-			m("set_no_delay", []bindings.Arg{{Name: "enabled", Type: bindings.TypeBool}}, none, "", false, func(p *wsPeer, c bindings.Call) {
-				if p.conn == nil {
-					fail("set_no_delay", "the peer has no connection", errUnconfigured)
-					return
-				}
-				if err := p.conn.SetNoDelay(c.Bool(0)); err != nil {
-					godotError("set_no_delay", err)
-				}
-			}),
-			m("get_current_outbound_buffered_amount", nil, bindings.TypeInt, "", true, func(p *wsPeer, c bindings.Call) {
-				if p.conn != nil {
-					c.ReturnInt(int64(p.conn.BufferedAmount()))
-				}
-			}),
-			m("get_rtt_ms", nil, bindings.TypeFloat, "", true, func(p *wsPeer, c bindings.Call) {
-				if p.conn != nil {
-					c.ReturnFloat(float64(p.conn.RTT().Microseconds()) / 1000)
-				}
-			}),
-			m("get_stats", nil, bindings.TypeDictionary, "", true, func(p *wsPeer, c bindings.Call) {
-				var s peer.Stats
-				if p.conn != nil {
-					s = p.conn.Stats()
-				}
-				d := statsDictionary(s, false)
-				c.ReturnDictionary(d)
-				d.Free()
-			}),
-		},
-		Virtuals: []bindings.Virtual{
-			{Name: "_get_packet", Call: func(self any, c bindings.Call) {
-				p := peerSelf(self)
-				p.locked(func() {
-					ok := p.conn != nil && p.conn.ReadWith(func(data []byte, text bool) {
-						p.wasText = text
-						*(*unsafe.Pointer)(c.Pointer(0)) = p.buf.Set(data)
-						*(*int32)(c.Pointer(1)) = int32(len(data))
-					})
-					if !ok {
-						c.ReturnInt(fail("get_packet", "no packet available", errUnavailable))
-						return
-					}
-					c.ReturnInt(errOK)
-				})
-			}},
-			{Name: "_put_packet", Call: func(self any, c bindings.Call) {
-				p := peerSelf(self)
-				n := c.Int(1)
-				var data []byte
-				if n > 0 {
-					data = unsafe.Slice((*byte)(c.Pointer(0)), int(n))
-				}
-				p.locked(func() { c.ReturnInt(p.send("put_packet", data, p.writeMode)) })
-			}},
-			{Name: "_get_available_packet_count", Call: func(self any, c bindings.Call) {
-				p := peerSelf(self)
-				p.locked(func() {
-					n := 0
-					if p.conn != nil {
-						n = p.conn.Available()
-					}
-					c.ReturnInt(int64(n))
-				})
-			}},
-			{Name: "_get_max_packet_size", Call: func(self any, c bindings.Call) {
-				p := peerSelf(self)
-				p.locked(func() {
-					c.ReturnInt(int64(p.maxPacket))
-				})
-			}},
-		},
 	}
+	b := bindings.Bind(peerClass, func(p *wsPeer) sync.Locker { return p.mu })
+	b.Func("close", []bindings.Arg{{Name: "code", Type: bindings.TypeInt, Default: 1000}, {Name: "reason", Type: bindings.TypeString, Default: ""}},
+		bindings.TypeInt, "", func(p *wsPeer, c bindings.Call) {
+			if p.conn == nil {
+				c.ReturnInt(fail("close", "the peer has no connection", errUnconfigured))
+				return
+			}
+			c.ReturnInt(godotError("close", p.conn.Close(int(c.Int(0)), c.String(1))))
+		})
+	b.Func("get_connected_host", nil, bindings.TypeString, "", func(p *wsPeer, c bindings.Call) {
+		if p.conn != nil {
+			c.ReturnString(p.conn.RemoteHost())
+		}
+	})
+	b.Func("get_connected_port", nil, bindings.TypeInt, "", func(p *wsPeer, c bindings.Call) {
+		if p.conn != nil {
+			c.ReturnInt(int64(p.conn.RemotePort()))
+		}
+	})
+	b.Func("get_write_mode", nil, bindings.TypeInt, writeMode, func(p *wsPeer, c bindings.Call) { c.ReturnInt(int64(p.writeMode)) })
+	b.Method("set_write_mode", []bindings.Arg{{Name: "mode", Type: bindings.TypeInt, Class: writeMode}}, func(p *wsPeer, c bindings.Call) {
+		// Stored here and used by later sends (put_packet), so it is checked now.
+		mode := peer.WriteMode(c.Int(0))
+		if mode != peer.WriteText && mode != peer.WriteBinary {
+			fail("set_write_mode", "mode must be WRITE_MODE_TEXT or WRITE_MODE_BINARY", errInvalidParameter)
+			return
+		}
+		p.writeMode = mode
+	})
+	b.Func("is_connected_to_host", nil, bindings.TypeBool, "", func(p *wsPeer, c bindings.Call) { c.ReturnBool(p.state() == peer.StateOpen) })
+	b.Func("was_string_packet", nil, bindings.TypeBool, "", func(p *wsPeer, c bindings.Call) { c.ReturnBool(p.wasText) })
+	b.Func("send", []bindings.Arg{{Name: "data", Type: bindings.TypePackedByteArray}, {Name: "mode", Type: bindings.TypeInt, Class: writeMode, Default: int(peer.WriteBinary)}},
+		bindings.TypeInt, "", func(p *wsPeer, c bindings.Call) {
+			c.ReturnInt(p.send("send", c.Bytes(0), peer.WriteMode(c.Int(1))))
+		})
+	b.Func("send_text", []bindings.Arg{{Name: "text", Type: bindings.TypeString}}, bindings.TypeInt, "", func(p *wsPeer, c bindings.Call) {
+		c.ReturnInt(p.send("send_text", []byte(c.String(0)), peer.WriteText))
+	})
+	b.Func("get_ready_state", nil, bindings.TypeInt, state, func(p *wsPeer, c bindings.Call) { c.ReturnInt(int64(p.state())) })
+	b.Func("get_close_code", nil, bindings.TypeInt, "", func(p *wsPeer, c bindings.Call) {
+		code := int64(-1)
+		if p.conn != nil && p.conn.State() == peer.StateClosed {
+			code = int64(p.conn.CloseCode())
+		}
+		c.ReturnInt(code)
+	})
+	b.Func("get_close_reason", nil, bindings.TypeString, "", func(p *wsPeer, c bindings.Call) {
+		if p.conn != nil && p.conn.State() == peer.StateClosed {
+			c.ReturnString(p.conn.CloseReason())
+		}
+	})
+	b.Func("get_selected_protocol", nil, bindings.TypeString, "", func(p *wsPeer, c bindings.Call) {
+		if p.conn != nil {
+			c.ReturnString(p.conn.Protocol())
+		}
+	})
+	b.Func("get_requested_url", nil, bindings.TypeString, "", func(p *wsPeer, c bindings.Call) {
+		if p.conn != nil {
+			c.ReturnString(p.conn.URL())
+		}
+	})
+	b.Method("set_no_delay", []bindings.Arg{{Name: "enabled", Type: bindings.TypeBool}}, func(p *wsPeer, c bindings.Call) {
+		if p.conn == nil {
+			fail("set_no_delay", "the peer has no connection", errUnconfigured)
+			return
+		}
+		if err := p.conn.SetNoDelay(c.Bool(0)); err != nil {
+			godotError("set_no_delay", err)
+		}
+	})
+	b.Func("get_current_outbound_buffered_amount", nil, bindings.TypeInt, "", func(p *wsPeer, c bindings.Call) {
+		if p.conn != nil {
+			c.ReturnInt(int64(p.conn.BufferedAmount()))
+		}
+	})
+	b.Func("get_rtt_ms", nil, bindings.TypeFloat, "", func(p *wsPeer, c bindings.Call) {
+		if p.conn != nil {
+			c.ReturnFloat(float64(p.conn.RTT().Microseconds()) / 1000)
+		}
+	})
+	b.Func("get_stats", nil, bindings.TypeDictionary, "", func(p *wsPeer, c bindings.Call) {
+		var s peer.Stats
+		if p.conn != nil {
+			s = p.conn.Stats()
+		}
+		d := statsDictionary(s, false)
+		c.ReturnDictionary(d)
+		d.Free()
+	})
+
+	// PacketPeerExtension virtuals: get_packet, put_packet, get_var, ...
+	b.Virtual("_get_packet", func(p *wsPeer, c bindings.Call) { // (r_buffer: const uint8_t **, r_buffer_size: int32_t *) -> Error
+		ok := p.conn != nil && p.conn.ReadWith(func(data []byte, text bool) {
+			p.wasText = text
+			*(*unsafe.Pointer)(c.Pointer(0)) = p.buf.Set(data)
+			*(*int32)(c.Pointer(1)) = int32(len(data))
+		})
+		if !ok {
+			c.ReturnInt(fail("get_packet", "no packet available", errUnavailable))
+			return
+		}
+		c.ReturnInt(errOK)
+	})
+	b.Virtual("_put_packet", func(p *wsPeer, c bindings.Call) { // (p_buffer: const uint8_t *, p_buffer_size: int) -> Error
+		n := c.Int(1)
+		var data []byte
+		if n > 0 {
+			data = unsafe.Slice((*byte)(c.Pointer(0)), int(n))
+		}
+		c.ReturnInt(p.send("put_packet", data, p.writeMode))
+	})
+	b.Virtual("_get_available_packet_count", func(p *wsPeer, c bindings.Call) {
+		n := 0
+		if p.conn != nil {
+			n = p.conn.Available()
+		}
+		c.ReturnInt(int64(n))
+	})
+	b.Virtual("_get_max_packet_size", func(p *wsPeer, c bindings.Call) { c.ReturnInt(int64(p.maxPacket)) })
 	bindings.Register(peerClass)
 }
 
@@ -234,7 +203,7 @@ func statsDictionary(s peer.Stats, server bool) bindings.Dictionary {
 // one reference.
 func newPeerObject(mu *sync.Mutex, conn *peer.Conn, maxPacket int) (bindings.Object, *wsPeer) {
 	obj, self := bindings.Instantiate(peerClass)
-	p := peerSelf(self)
+	p := self.(*wsPeer)
 	p.mu, p.conn, p.maxPacket = mu, conn, maxPacket
 	return obj, p
 }
