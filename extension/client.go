@@ -18,8 +18,6 @@ var clientSignals struct {
 	established, connError, closed, dataReceived, closeRequest, reconnecting bindings.StringName
 }
 
-func clientSelf(self any) *wsClient { return self.(*wsClient) }
-
 // peerObject returns the client's GoWebSocketPeer, creating it on first use.
 func (c *wsClient) peerObject() bindings.Object {
 	if c.peerObj == nil {
@@ -32,11 +30,11 @@ func (c *wsClient) connect(url string, protocols, headerLines []string) int64 {
 	const method = "connect_to_url"
 	header, err := peer.ParseHeaders(headerLines)
 	if err != nil {
-		return fail(method, err.Error(), errInvalidParameter)
+		return godotError(method, err)
 	}
 	opts, err := c.options(false, url)
 	if err != nil {
-		return fail(method, err.Error(), errInvalidParameter)
+		return godotError(method, err)
 	}
 	opts.Protocols, opts.Header = protocols, header
 	if c.client != nil {
@@ -113,26 +111,15 @@ func boolToInt(b bool) int {
 }
 
 func registerClientClass() {
-	const cls = "GoWebSocketClient"
-	of := func(self any) *owner { return &clientSelf(self).owner }
-	m := func(name string, args []bindings.Arg, ret bindings.VariantType, retClass string, hasRet bool, f func(cl *wsClient, c bindings.Call)) bindings.Method {
-		return bindings.Method{Name: name, Args: args, Return: ret, ReturnClass: retClass, HasReturn: hasRet,
-			Call: func(self any, c bindings.Call) {
-				cl := clientSelf(self)
-				cl.mu.Lock()
-				defer cl.mu.Unlock()
-				f(cl, c)
-			}}
-	}
 	str := func(name string) bindings.Arg { return bindings.Arg{Name: name, Type: bindings.TypeString} }
 	class := &bindings.Class{
-		Name:   cls,
+		Name:   "GoWebSocketClient",
 		Parent: "RefCounted",
 		New: func(obj bindings.Object) any {
 			return &wsClient{owner: newOwner(obj)}
 		},
 		Free: func(self any) {
-			cl := clientSelf(self)
+			cl := self.(*wsClient)
 			cl.mu.Lock()
 			defer cl.mu.Unlock()
 			if cl.client != nil {
@@ -144,47 +131,6 @@ func registerClientClass() {
 			bindings.Unref(cl.peerObj)
 			cl.settings.release()
 		},
-		Methods: []bindings.Method{
-			m("connect_to_url", []bindings.Arg{str("url"),
-				{Name: "protocols", Type: bindings.TypePackedStringArray, Default: []string{}},
-				{Name: "custom_headers", Type: bindings.TypePackedStringArray, Default: []string{}}},
-				bindings.TypeInt, "", true, func(cl *wsClient, c bindings.Call) {
-					c.ReturnInt(cl.connect(c.String(0), c.Strings(1), c.Strings(2)))
-				}),
-			m("disconnect_from_host", []bindings.Arg{{Name: "code", Type: bindings.TypeInt, Default: 1000}, {Name: "reason", Type: bindings.TypeString, Default: ""}},
-				bindings.TypeInt, "", true, func(cl *wsClient, c bindings.Call) {
-					if cl.client == nil {
-						c.ReturnInt(fail("disconnect_from_host", "not connected", errUnconfigured))
-						return
-					}
-					c.ReturnInt(godotError("disconnect_from_host", cl.client.Disconnect(int(c.Int(0)), c.String(1))))
-				}),
-			{Name: "poll", Call: func(self any, c bindings.Call) { clientSelf(self).poll() }},
-			m("get_peer", []bindings.Arg{{Name: "id", Type: bindings.TypeInt, Default: 1}}, bindings.TypeObject, "GoWebSocketPeer", true, func(cl *wsClient, c bindings.Call) {
-				if c.Int(0) != 1 {
-					fail("get_peer", "a client's only peer has id 1", errInvalidParameter)
-					return
-				}
-				c.ReturnObject(cl.peerObject())
-			}),
-			m("get_connection_status", nil, bindings.TypeInt, "", true, func(cl *wsClient, c bindings.Call) {
-				st := peer.ClientDisconnected
-				if cl.client != nil {
-					st = cl.client.Status()
-				}
-				c.ReturnInt(int64(st))
-			}),
-			m("get_connected_host", nil, bindings.TypeString, "", true, func(cl *wsClient, c bindings.Call) {
-				if cl.client != nil && cl.client.Conn() != nil {
-					c.ReturnString(cl.client.Conn().RemoteHost())
-				}
-			}),
-			m("get_connected_port", nil, bindings.TypeInt, "", true, func(cl *wsClient, c bindings.Call) {
-				if cl.client != nil && cl.client.Conn() != nil {
-					c.ReturnInt(int64(cl.client.Conn().RemotePort()))
-				}
-			}),
-		},
 		Signals: []bindings.Signal{
 			{Name: "connection_established", Args: []bindings.Arg{str("protocol")}},
 			{Name: "connection_error"},
@@ -194,13 +140,51 @@ func registerClientClass() {
 			{Name: "reconnecting", Args: []bindings.Arg{{Name: "attempt", Type: bindings.TypeInt}, {Name: "delay", Type: bindings.TypeFloat}}},
 		},
 	}
-	addProps(class, commonProps(of))
-	addProps(class, []prop{
-		boolProp("verify_tls", func(s *settings) *bool { return &s.verifyTLS }, of),
-		objectProp("trusted_tls_certificate", "X509Certificate", func(s *settings) *bindings.Object { return &s.trustedCert }, of),
-		stringProp("proxy_url", func(s *settings) *string { return &s.proxyURL }, of),
-		boolProp("auto_reconnect", func(s *settings) *bool { return &s.autoReconnect }, of),
+	b := bindings.Bind(class, lockOf[*wsClient])
+	b.Func("connect_to_url", []bindings.Arg{str("url"),
+		{Name: "protocols", Type: bindings.TypePackedStringArray, Default: []string{}},
+		{Name: "custom_headers", Type: bindings.TypePackedStringArray, Default: []string{}}},
+		bindings.TypeInt, "", func(cl *wsClient, c bindings.Call) {
+			c.ReturnInt(cl.connect(c.String(0), c.Strings(1), c.Strings(2)))
+		})
+	b.Func("disconnect_from_host", []bindings.Arg{{Name: "code", Type: bindings.TypeInt, Default: 1000}, {Name: "reason", Type: bindings.TypeString, Default: ""}},
+		bindings.TypeInt, "", func(cl *wsClient, c bindings.Call) {
+			if cl.client == nil {
+				c.ReturnInt(fail("disconnect_from_host", "not connected", errUnconfigured))
+				return
+			}
+			c.ReturnInt(godotError("disconnect_from_host", cl.client.Disconnect(int(c.Int(0)), c.String(1))))
+		})
+	b.Unlocked("poll", nil, func(cl *wsClient, _ bindings.Call) { cl.poll() })
+	b.Func("get_peer", []bindings.Arg{{Name: "id", Type: bindings.TypeInt, Default: 1}}, bindings.TypeObject, "GoWebSocketPeer", func(cl *wsClient, c bindings.Call) {
+		if c.Int(0) != 1 {
+			fail("get_peer", "a client's only peer has id 1", errInvalidParameter)
+			return
+		}
+		c.ReturnObject(cl.peerObject())
 	})
+	b.Func("get_connection_status", nil, bindings.TypeInt, "", func(cl *wsClient, c bindings.Call) {
+		st := peer.ClientDisconnected
+		if cl.client != nil {
+			st = cl.client.Status()
+		}
+		c.ReturnInt(int64(st))
+	})
+	b.Func("get_connected_host", nil, bindings.TypeString, "", func(cl *wsClient, c bindings.Call) {
+		if cl.client != nil && cl.client.Conn() != nil {
+			c.ReturnString(cl.client.Conn().RemoteHost())
+		}
+	})
+	b.Func("get_connected_port", nil, bindings.TypeInt, "", func(cl *wsClient, c bindings.Call) {
+		if cl.client != nil && cl.client.Conn() != nil {
+			c.ReturnInt(int64(cl.client.Conn().RemotePort()))
+		}
+	})
+	addCommonProps(b)
+	b.Bool("verify_tls", func(cl *wsClient) *bool { return &cl.verifyTLS })
+	b.Object("trusted_tls_certificate", "X509Certificate", func(cl *wsClient) *bindings.Object { return &cl.trustedCert })
+	b.String("proxy_url", func(cl *wsClient) *string { return &cl.proxyURL })
+	b.Bool("auto_reconnect", func(cl *wsClient) *bool { return &cl.autoReconnect })
 	bindings.Register(class)
 	clientSignals.established = bindings.Name("connection_established")
 	clientSignals.connError = bindings.Name("connection_error")

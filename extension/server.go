@@ -10,79 +10,95 @@ import (
 	"github.com/gowebsocket/godot-gowebsocket/peer"
 )
 
-// wsServer is GoWebSocketServer.
+// wsServer is GoWebSocketServer. peer.Server owns the set of peers; the
+// server keeps only the GoWebSocketPeer objects it has handed out, so that
+// get_peer returns the same object for the same id.
 type wsServer struct {
 	owner
 	server       *peer.Server
 	extraHeaders http.Header
-	peers        map[int32]serverPeer
+	maxPacket    int                       // outbound_buffer_size when listen() was called
+	peerObjs     map[int32]bindings.Object // made by get_peer, dropped after the peer's client_disconnected
+	signalling   *peer.Conn                // the peer whose signal poll() is emitting
 	events       []peer.Event
 	ids          []int32
-}
-
-type serverPeer struct {
-	obj  bindings.Object
-	self *wsPeer
 }
 
 var serverSignals struct {
 	connected, disconnected, closeRequest, dataReceived bindings.StringName
 }
 
-func serverSelf(self any) *wsServer { return self.(*wsServer) }
-
 func (s *wsServer) listen(port int64, protocols []string, bind string) int64 {
 	const method = "listen"
 	if s.server != nil && s.server.Listening() {
 		return fail(method, "already listening; call stop() first", errAlreadyInUse)
 	}
-	if port < 0 || port > 65535 {
-		return fail(method, fmt.Sprintf("port %d is not in 0..65535", port), errInvalidParameter)
-	}
 	opts, err := s.options(true, "")
 	if err != nil {
-		return fail(method, err.Error(), errInvalidParameter)
+		return godotError(method, err)
 	}
 	opts.ExtraHeaders = s.extraHeaders
 	srv := peer.NewServer(opts)
 	if err := srv.Listen(int(port), bind, protocols); err != nil {
 		srv.Stop()
-		code := godotError(method, err)
-		if code == errFailed {
-			code = errCantCreate
-		}
-		return code
+		return godotError(method, err)
 	}
 	if s.server != nil {
 		s.stop()
 	}
-	s.server = srv
+	s.server, s.maxPacket = srv, int(s.outboundBufferSize)
 	return errOK
 }
 
-// stop stops the server and forgets its peers (their objects stay valid for
-// scripts that hold them, reporting STATE_CLOSED).
+// stop stops the server and drops the peer objects it handed out (they stay
+// valid for scripts that hold them, reporting STATE_CLOSED).
 func (s *wsServer) stop() {
 	if s.server == nil {
 		return
 	}
 	s.server.Stop()
-	for id, p := range s.peers {
-		bindings.Unref(p.obj)
-		delete(s.peers, id)
+	for id, obj := range s.peerObjs {
+		bindings.Unref(obj)
+		delete(s.peerObjs, id)
 	}
 }
 
-func (s *wsServer) peer(method string, id int64) (serverPeer, bool) {
-	p, ok := s.peers[int32(id)]
-	if !ok {
+// conn is peer id's connection, nil when there is none: a peer the listening
+// server knows, or the one whose signal poll() is emitting (peer.Server
+// forgets a peer as soon as Poll returns its end, but the handlers of its
+// signals, client_disconnected included, still reach it).
+func (s *wsServer) conn(id int64) *peer.Conn {
+	if c := s.signalling; c != nil && int64(c.ID()) == id {
+		return c
+	}
+	if s.server == nil || !s.server.Listening() {
+		return nil
+	}
+	return s.server.Peer(int32(id))
+}
+
+// peerConn is conn for a method that needs a peer; an unknown id is
+// reported as ERR_DOES_NOT_EXIST.
+func (s *wsServer) peerConn(method string, id int64) (*peer.Conn, bool) {
+	c := s.conn(id)
+	if c == nil {
 		fail(method, fmt.Sprintf("no peer with id %d", id), errDoesNotExist)
 	}
-	return p, ok
+	return c, c != nil
+}
+
+// peerObject returns the GoWebSocketPeer of c, the same one every time.
+func (s *wsServer) peerObject(c *peer.Conn) bindings.Object {
+	if obj, ok := s.peerObjs[c.ID()]; ok {
+		return obj
+	}
+	obj, _ := newPeerObject(&s.mu, c, s.maxPacket)
+	s.peerObjs[c.ID()] = obj
+	return obj
 }
 
 // poll drains the server's events under the lock, then emits the signals
-// without it; a disconnected peer is forgotten after its signal.
+// without it; the object of a disconnected peer is dropped after its signal.
 func (s *wsServer) poll() {
 	s.mu.Lock()
 	if s.server == nil {
@@ -91,12 +107,6 @@ func (s *wsServer) poll() {
 	}
 	events := s.server.Poll(s.events[:0])
 	s.events = nil
-	for _, ev := range events {
-		if ev.Kind == peer.EventConnected {
-			obj, self := newPeerObject(&s.mu, ev.Conn, int(s.outboundBufferSize))
-			s.peers[ev.ID] = serverPeer{obj, self}
-		}
-	}
 	obj := s.obj
 	s.mu.Unlock()
 
@@ -104,27 +114,37 @@ func (s *wsServer) poll() {
 	for i := range events {
 		ev := &events[i]
 		id := int64(ev.ID)
+		if ev.Kind == peer.EventMessage {
+			if dataWatched < 0 {
+				dataWatched = boolToInt(bindings.HasConnections(obj, serverSignals.dataReceived))
+			}
+			if dataWatched == 0 {
+				*ev = peer.Event{}
+				continue
+			}
+		}
+		s.mu.Lock()
+		s.signalling = ev.Conn
+		s.mu.Unlock()
 		switch ev.Kind {
 		case peer.EventConnected:
 			bindings.Emit(obj, serverSignals.connected, id, ev.Protocol)
 		case peer.EventMessage:
-			if dataWatched < 0 {
-				dataWatched = boolToInt(bindings.HasConnections(obj, serverSignals.dataReceived))
-			}
-			if dataWatched == 1 {
-				bindings.Emit(obj, serverSignals.dataReceived, id)
-			}
+			bindings.Emit(obj, serverSignals.dataReceived, id)
 		case peer.EventCloseRequest:
 			bindings.Emit(obj, serverSignals.closeRequest, id, ev.Code, ev.Reason)
 		case peer.EventDisconnected:
 			bindings.Emit(obj, serverSignals.disconnected, id, ev.Clean)
-			s.mu.Lock()
-			if p, ok := s.peers[ev.ID]; ok {
-				delete(s.peers, ev.ID)
-				bindings.Unref(p.obj)
-			}
-			s.mu.Unlock()
 		}
+		s.mu.Lock()
+		s.signalling = nil
+		if ev.Kind == peer.EventDisconnected {
+			if p, ok := s.peerObjs[ev.ID]; ok {
+				delete(s.peerObjs, ev.ID)
+				bindings.Unref(p)
+			}
+		}
+		s.mu.Unlock()
 		*ev = peer.Event{}
 	}
 	s.mu.Lock()
@@ -135,132 +155,21 @@ func (s *wsServer) poll() {
 }
 
 func registerServerClass() {
-	const cls = "GoWebSocketServer"
-	of := func(self any) *owner { return &serverSelf(self).owner }
-	m := func(name string, args []bindings.Arg, ret bindings.VariantType, retClass string, hasRet bool, f func(s *wsServer, c bindings.Call)) bindings.Method {
-		return bindings.Method{Name: name, Args: args, Return: ret, ReturnClass: retClass, HasReturn: hasRet,
-			Call: func(self any, c bindings.Call) {
-				s := serverSelf(self)
-				s.mu.Lock()
-				defer s.mu.Unlock()
-				f(s, c)
-			}}
-	}
 	id := bindings.Arg{Name: "id", Type: bindings.TypeInt}
 	str := func(name string) bindings.Arg { return bindings.Arg{Name: name, Type: bindings.TypeString} }
 	writeMode := "GoWebSocketPeer.WriteMode"
 	class := &bindings.Class{
-		Name:   cls,
+		Name:   "GoWebSocketServer",
 		Parent: "RefCounted",
 		New: func(obj bindings.Object) any {
-			return &wsServer{owner: newOwner(obj), peers: map[int32]serverPeer{}}
+			return &wsServer{owner: newOwner(obj), peerObjs: map[int32]bindings.Object{}}
 		},
 		Free: func(self any) {
-			s := serverSelf(self)
+			s := self.(*wsServer)
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			s.stop()
 			s.settings.release()
-		},
-		Methods: []bindings.Method{
-			m("listen", []bindings.Arg{{Name: "port", Type: bindings.TypeInt},
-				{Name: "protocols", Type: bindings.TypePackedStringArray, Default: []string{}},
-				{Name: "bind_address", Type: bindings.TypeString, Default: "*"}},
-				bindings.TypeInt, "", true, func(s *wsServer, c bindings.Call) {
-					c.ReturnInt(s.listen(c.Int(0), c.Strings(1), c.String(2)))
-				}),
-			m("get_listen_port", nil, bindings.TypeInt, "", true, func(s *wsServer, c bindings.Call) {
-				if s.server != nil && s.server.Listening() {
-					c.ReturnInt(int64(s.server.Port()))
-				}
-			}),
-			m("is_listening", nil, bindings.TypeBool, "", true, func(s *wsServer, c bindings.Call) {
-				c.ReturnBool(s.server != nil && s.server.Listening())
-			}),
-			m("stop", nil, bindings.TypeNil, "", false, func(s *wsServer, c bindings.Call) { s.stop() }),
-			{Name: "poll", Call: func(self any, c bindings.Call) { serverSelf(self).poll() }},
-			m("has_peer", []bindings.Arg{id}, bindings.TypeBool, "", true, func(s *wsServer, c bindings.Call) {
-				_, ok := s.peers[int32(c.Int(0))]
-				c.ReturnBool(ok)
-			}),
-			m("get_peer", []bindings.Arg{id}, bindings.TypeObject, "GoWebSocketPeer", true, func(s *wsServer, c bindings.Call) {
-				if p, ok := s.peer("get_peer", c.Int(0)); ok {
-					c.ReturnObject(p.obj)
-				}
-			}),
-			m("get_peer_ids", nil, bindings.TypePackedInt32Array, "", true, func(s *wsServer, c bindings.Call) {
-				s.ids = s.ids[:0]
-				for id := range s.peers {
-					s.ids = append(s.ids, id)
-				}
-				slices.Sort(s.ids)
-				c.ReturnInt32s(s.ids)
-			}),
-			m("get_peer_address", []bindings.Arg{id}, bindings.TypeString, "", true, func(s *wsServer, c bindings.Call) {
-				if p, ok := s.peer("get_peer_address", c.Int(0)); ok {
-					c.ReturnString(p.self.conn.RemoteHost())
-				}
-			}),
-			m("get_peer_port", []bindings.Arg{id}, bindings.TypeInt, "", true, func(s *wsServer, c bindings.Call) {
-				if p, ok := s.peer("get_peer_port", c.Int(0)); ok {
-					c.ReturnInt(int64(p.self.conn.RemotePort()))
-				}
-			}),
-			m("disconnect_peer", []bindings.Arg{id, {Name: "code", Type: bindings.TypeInt, Default: 1000}, {Name: "reason", Type: bindings.TypeString, Default: ""}},
-				bindings.TypeInt, "", true, func(s *wsServer, c bindings.Call) {
-					p, ok := s.peer("disconnect_peer", c.Int(0))
-					if !ok {
-						c.ReturnInt(errDoesNotExist)
-						return
-					}
-					c.ReturnInt(godotError("disconnect_peer", p.self.conn.Close(int(c.Int(1)), c.String(2))))
-				}),
-			m("set_extra_headers", []bindings.Arg{{Name: "headers", Type: bindings.TypePackedStringArray}}, bindings.TypeInt, "", true, func(s *wsServer, c bindings.Call) {
-				h, err := peer.ParseHeaders(c.Strings(0))
-				if err != nil {
-					c.ReturnInt(fail("set_extra_headers", err.Error(), errInvalidParameter))
-					return
-				}
-				s.extraHeaders = h
-				if s.server != nil {
-					s.server.SetExtraHeaders(h)
-				}
-				c.ReturnInt(errOK)
-			}),
-			m("broadcast", []bindings.Arg{{Name: "data", Type: bindings.TypePackedByteArray}, {Name: "mode", Type: bindings.TypeInt, Class: writeMode, Default: int(peer.WriteBinary)}},
-				bindings.TypeInt, "", true, func(s *wsServer, c bindings.Call) {
-					if s.server == nil || !s.server.Listening() {
-						c.ReturnInt(fail("broadcast", "server is not listening", errUnconfigured))
-						return
-					}
-					c.ReturnInt(godotError("broadcast", s.server.Broadcast(c.Bytes(0), peer.WriteMode(c.Int(1)))))
-				}),
-			m("get_peer_request", []bindings.Arg{id}, bindings.TypeDictionary, "", true, func(s *wsServer, c bindings.Call) {
-				p, ok := s.peer("get_peer_request", c.Int(0))
-				if !ok {
-					return
-				}
-				req := p.self.conn.Request()
-				d, h := bindings.NewDictionary(), bindings.NewDictionary()
-				d.SetString("path", req.Path)
-				d.SetString("query", req.Query)
-				for k, v := range req.Header {
-					h.SetString(strings.ToLower(k), strings.Join(v, ", "))
-				}
-				d.SetDictionary("headers", h)
-				c.ReturnDictionary(d)
-				h.Free()
-				d.Free()
-			}),
-			m("get_stats", nil, bindings.TypeDictionary, "", true, func(s *wsServer, c bindings.Call) {
-				var st peer.Stats
-				if s.server != nil {
-					st = s.server.Stats()
-				}
-				d := statsDictionary(st, true)
-				c.ReturnDictionary(d)
-				d.Free()
-			}),
 		},
 		Signals: []bindings.Signal{
 			{Name: "client_connected", Args: []bindings.Arg{id, str("protocol")}},
@@ -269,13 +178,109 @@ func registerServerClass() {
 			{Name: "data_received", Args: []bindings.Arg{id}},
 		},
 	}
-	addProps(class, commonProps(of))
-	addProps(class, []prop{
-		objectProp("tls_certificate", "X509Certificate", func(s *settings) *bindings.Object { return &s.tlsCert }, of),
-		objectProp("tls_key", "CryptoKey", func(s *settings) *bindings.Object { return &s.tlsKey }, of),
-		intProp("max_connections", func(s *settings) *int64 { return &s.maxConnections }, of),
-		stringsProp("allowed_origins", func(s *settings) *[]string { return &s.allowedOrigins }, of),
+	b := bindings.Bind(class, lockOf[*wsServer])
+	b.Func("listen", []bindings.Arg{{Name: "port", Type: bindings.TypeInt},
+		{Name: "protocols", Type: bindings.TypePackedStringArray, Default: []string{}},
+		{Name: "bind_address", Type: bindings.TypeString, Default: "*"}},
+		bindings.TypeInt, "", func(s *wsServer, c bindings.Call) {
+			c.ReturnInt(s.listen(c.Int(0), c.Strings(1), c.String(2)))
+		})
+	b.Func("get_listen_port", nil, bindings.TypeInt, "", func(s *wsServer, c bindings.Call) {
+		if s.server != nil && s.server.Listening() {
+			c.ReturnInt(int64(s.server.Port()))
+		}
 	})
+	b.Func("is_listening", nil, bindings.TypeBool, "", func(s *wsServer, c bindings.Call) {
+		c.ReturnBool(s.server != nil && s.server.Listening())
+	})
+	b.Method("stop", nil, func(s *wsServer, _ bindings.Call) { s.stop() })
+	b.Unlocked("poll", nil, func(s *wsServer, _ bindings.Call) { s.poll() })
+	b.Func("has_peer", []bindings.Arg{id}, bindings.TypeBool, "", func(s *wsServer, c bindings.Call) {
+		c.ReturnBool(s.conn(c.Int(0)) != nil)
+	})
+	b.Func("get_peer", []bindings.Arg{id}, bindings.TypeObject, "GoWebSocketPeer", func(s *wsServer, c bindings.Call) {
+		if cn, ok := s.peerConn("get_peer", c.Int(0)); ok {
+			c.ReturnObject(s.peerObject(cn))
+		}
+	})
+	b.Func("get_peer_ids", nil, bindings.TypePackedInt32Array, "", func(s *wsServer, c bindings.Call) {
+		s.ids = s.ids[:0]
+		if s.server != nil && s.server.Listening() {
+			s.ids = s.server.PeerIDs(s.ids)
+		}
+		slices.Sort(s.ids)
+		c.ReturnInt32s(s.ids)
+	})
+	b.Func("get_peer_address", []bindings.Arg{id}, bindings.TypeString, "", func(s *wsServer, c bindings.Call) {
+		if cn, ok := s.peerConn("get_peer_address", c.Int(0)); ok {
+			c.ReturnString(cn.RemoteHost())
+		}
+	})
+	b.Func("get_peer_port", []bindings.Arg{id}, bindings.TypeInt, "", func(s *wsServer, c bindings.Call) {
+		if cn, ok := s.peerConn("get_peer_port", c.Int(0)); ok {
+			c.ReturnInt(int64(cn.RemotePort()))
+		}
+	})
+	b.Func("disconnect_peer", []bindings.Arg{id, {Name: "code", Type: bindings.TypeInt, Default: 1000}, {Name: "reason", Type: bindings.TypeString, Default: ""}},
+		bindings.TypeInt, "", func(s *wsServer, c bindings.Call) {
+			cn, ok := s.peerConn("disconnect_peer", c.Int(0))
+			if !ok {
+				c.ReturnInt(errDoesNotExist)
+				return
+			}
+			c.ReturnInt(godotError("disconnect_peer", cn.Close(int(c.Int(1)), c.String(2))))
+		})
+	b.Func("set_extra_headers", []bindings.Arg{{Name: "headers", Type: bindings.TypePackedStringArray}}, bindings.TypeInt, "", func(s *wsServer, c bindings.Call) {
+		h, err := peer.ParseHeaders(c.Strings(0))
+		if err != nil {
+			c.ReturnInt(godotError("set_extra_headers", err))
+			return
+		}
+		s.extraHeaders = h
+		if s.server != nil {
+			s.server.SetExtraHeaders(h)
+		}
+		c.ReturnInt(errOK)
+	})
+	b.Func("broadcast", []bindings.Arg{{Name: "data", Type: bindings.TypePackedByteArray}, {Name: "mode", Type: bindings.TypeInt, Class: writeMode, Default: int(peer.WriteBinary)}},
+		bindings.TypeInt, "", func(s *wsServer, c bindings.Call) {
+			if s.server == nil || !s.server.Listening() {
+				c.ReturnInt(fail("broadcast", "server is not listening", errUnconfigured))
+				return
+			}
+			c.ReturnInt(godotError("broadcast", s.server.Broadcast(c.Bytes(0), peer.WriteMode(c.Int(1)))))
+		})
+	b.Func("get_peer_request", []bindings.Arg{id}, bindings.TypeDictionary, "", func(s *wsServer, c bindings.Call) {
+		cn, ok := s.peerConn("get_peer_request", c.Int(0))
+		if !ok {
+			return
+		}
+		req := cn.Request()
+		d, h := bindings.NewDictionary(), bindings.NewDictionary()
+		d.SetString("path", req.Path)
+		d.SetString("query", req.Query)
+		for k, v := range req.Header {
+			h.SetString(strings.ToLower(k), strings.Join(v, ", "))
+		}
+		d.SetDictionary("headers", h)
+		c.ReturnDictionary(d)
+		h.Free()
+		d.Free()
+	})
+	b.Func("get_stats", nil, bindings.TypeDictionary, "", func(s *wsServer, c bindings.Call) {
+		var st peer.Stats
+		if s.server != nil {
+			st = s.server.Stats()
+		}
+		d := statsDictionary(st, true)
+		c.ReturnDictionary(d)
+		d.Free()
+	})
+	addCommonProps(b)
+	b.Object("tls_certificate", "X509Certificate", func(s *wsServer) *bindings.Object { return &s.tlsCert })
+	b.Object("tls_key", "CryptoKey", func(s *wsServer) *bindings.Object { return &s.tlsKey })
+	b.Int("max_connections", func(s *wsServer) *int64 { return &s.maxConnections }, sizeValue)
+	b.Strings("allowed_origins", func(s *wsServer) *[]string { return &s.allowedOrigins })
 	bindings.Register(class)
 	serverSignals.connected = bindings.Name("client_connected")
 	serverSignals.disconnected = bindings.Name("client_disconnected")

@@ -50,6 +50,12 @@ func newOwner(obj bindings.Object) owner {
 	}}
 }
 
+// own gives the generic property helpers the owner inside a client or server.
+func (o *owner) own() *owner { return o }
+
+// lockOf is the Binder lock of clients and servers.
+func lockOf[T interface{ own() *owner }](self T) sync.Locker { return &self.own().mu }
+
 // release drops the references the settings hold on engine objects.
 func (s *settings) release() {
 	for _, o := range []*bindings.Object{&s.trustedCert, &s.tlsCert, &s.tlsKey} {
@@ -115,103 +121,29 @@ func keyPEM(key bindings.Object) []byte {
 	return []byte(cryptoKeySaveToString.CallString(key, false))
 }
 
-// --- property registration ---
-
-// prop is a property with its setter and getter methods.
-type prop struct {
-	methods []bindings.Method
-	info    bindings.Property
-}
-
-// ownerOf returns the owner embedded in a client or server instance.
-type ownerOf func(self any) *owner
-
-func makeProp(name string, t bindings.VariantType, class string, set func(o *owner, c bindings.Call), get func(o *owner, c bindings.Call), of ownerOf) prop {
-	setter, getter := "set_"+name, "get_"+name
-	return prop{
-		methods: []bindings.Method{
-			{Name: setter, Args: []bindings.Arg{{Name: "value", Type: t, Class: class}}, Call: func(self any, c bindings.Call) {
-				o := of(self)
-				o.mu.Lock()
-				defer o.mu.Unlock()
-				set(o, c)
-			}},
-			{Name: getter, Return: t, ReturnClass: class, HasReturn: true, Const: true, Call: func(self any, c bindings.Call) {
-				o := of(self)
-				o.mu.Lock()
-				defer o.mu.Unlock()
-				get(o, c)
-			}},
-		},
-		info: bindings.Property{Name: name, Type: t, Class: class, Setter: setter, Getter: getter},
+// durationValue accepts a duration in seconds >= 0.
+func durationValue(v float64) error {
+	if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return fmt.Errorf("%v is not a duration in seconds >= 0", v)
 	}
+	return nil
 }
 
-func floatProp(name string, field func(*settings) *float64, of ownerOf) prop {
-	return makeProp(name, bindings.TypeFloat, "", func(o *owner, c bindings.Call) {
-		v := c.Float(0)
-		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-			bindings.PushError(fmt.Sprintf("set_%s: %v is not a duration in seconds >= 0", name, v))
-			return
-		}
-		*field(&o.settings) = v
-	}, func(o *owner, c bindings.Call) { c.ReturnFloat(*field(&o.settings)) }, of)
-}
-
-func intProp(name string, field func(*settings) *int64, of ownerOf) prop {
-	return makeProp(name, bindings.TypeInt, "", func(o *owner, c bindings.Call) {
-		v := c.Int(0)
-		if v < 0 || v > math.MaxInt32 {
-			bindings.PushError(fmt.Sprintf("set_%s: %d is out of range", name, v))
-			return
-		}
-		*field(&o.settings) = v
-	}, func(o *owner, c bindings.Call) { c.ReturnInt(*field(&o.settings)) }, of)
-}
-
-func boolProp(name string, field func(*settings) *bool, of ownerOf) prop {
-	return makeProp(name, bindings.TypeBool, "", func(o *owner, c bindings.Call) { *field(&o.settings) = c.Bool(0) },
-		func(o *owner, c bindings.Call) { c.ReturnBool(*field(&o.settings)) }, of)
-}
-
-func stringProp(name string, field func(*settings) *string, of ownerOf) prop {
-	return makeProp(name, bindings.TypeString, "", func(o *owner, c bindings.Call) { *field(&o.settings) = c.String(0) },
-		func(o *owner, c bindings.Call) { c.ReturnString(*field(&o.settings)) }, of)
-}
-
-func stringsProp(name string, field func(*settings) *[]string, of ownerOf) prop {
-	return makeProp(name, bindings.TypePackedStringArray, "", func(o *owner, c bindings.Call) { *field(&o.settings) = c.Strings(0) },
-		func(o *owner, c bindings.Call) { c.ReturnStrings(*field(&o.settings)) }, of)
-}
-
-// objectProp holds a reference to a Resource (X509Certificate, CryptoKey).
-func objectProp(name, class string, field func(*settings) *bindings.Object, of ownerOf) prop {
-	return makeProp(name, bindings.TypeObject, class, func(o *owner, c bindings.Call) {
-		f := field(&o.settings)
-		obj := c.Object(0)
-		bindings.Ref(obj)
-		bindings.Unref(*f)
-		*f = obj
-	}, func(o *owner, c bindings.Call) { c.ReturnObject(*field(&o.settings)) }, of)
-}
-
-// commonProps are the properties both clients and servers have.
-func commonProps(of ownerOf) []prop {
-	return []prop{
-		floatProp("handshake_timeout", func(s *settings) *float64 { return &s.handshakeTimeout }, of),
-		intProp("inbound_buffer_size", func(s *settings) *int64 { return &s.inboundBufferSize }, of),
-		intProp("outbound_buffer_size", func(s *settings) *int64 { return &s.outboundBufferSize }, of),
-		intProp("max_queued_packets", func(s *settings) *int64 { return &s.maxQueuedPackets }, of),
-		floatProp("heartbeat_interval", func(s *settings) *float64 { return &s.heartbeatInterval }, of),
-		floatProp("pong_timeout", func(s *settings) *float64 { return &s.pongTimeout }, of),
-		boolProp("compression_enabled", func(s *settings) *bool { return &s.compression }, of),
+// sizeValue accepts a size or count that fits peer's int options.
+func sizeValue(v int64) error {
+	if v < 0 || v > math.MaxInt32 {
+		return fmt.Errorf("%d is out of range", v)
 	}
+	return nil
 }
 
-// addProps appends the props' methods and properties to a class.
-func addProps(c *bindings.Class, props []prop) {
-	for _, p := range props {
-		c.Methods = append(c.Methods, p.methods...)
-		c.Properties = append(c.Properties, p.info)
-	}
+// addCommonProps registers the properties both clients and servers have.
+func addCommonProps[T interface{ own() *owner }](b *bindings.Binder[T]) {
+	b.Float("handshake_timeout", func(t T) *float64 { return &t.own().handshakeTimeout }, durationValue)
+	b.Int("inbound_buffer_size", func(t T) *int64 { return &t.own().inboundBufferSize }, sizeValue)
+	b.Int("outbound_buffer_size", func(t T) *int64 { return &t.own().outboundBufferSize }, sizeValue)
+	b.Int("max_queued_packets", func(t T) *int64 { return &t.own().maxQueuedPackets }, sizeValue)
+	b.Float("heartbeat_interval", func(t T) *float64 { return &t.own().heartbeatInterval }, durationValue)
+	b.Float("pong_timeout", func(t T) *float64 { return &t.own().pongTimeout }, durationValue)
+	b.Bool("compression_enabled", func(t T) *bool { return &t.own().compression })
 }
