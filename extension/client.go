@@ -147,14 +147,13 @@ func registerClientClass() {
 		bindings.TypeInt, "", func(cl *wsClient, c bindings.Call) {
 			c.ReturnInt(cl.connect(c.String(0), c.Strings(1), c.Strings(2)))
 		})
-	b.Func("disconnect_from_host", []bindings.Arg{{Name: "code", Type: bindings.TypeInt, Default: 1000}, {Name: "reason", Type: bindings.TypeString, Default: ""}},
-		bindings.TypeInt, "", func(cl *wsClient, c bindings.Call) {
-			if cl.client == nil {
-				c.ReturnInt(fail("disconnect_from_host", "not connected", errUnconfigured))
-				return
-			}
-			c.ReturnInt(godotError("disconnect_from_host", cl.client.Disconnect(int(c.Int(0)), c.String(1))))
-		})
+	b.Func("disconnect_from_host", closeArgs, bindings.TypeInt, "", func(cl *wsClient, c bindings.Call) {
+		if cl.client == nil {
+			c.ReturnInt(fail("disconnect_from_host", "not connected", errUnconfigured))
+			return
+		}
+		c.ReturnInt(godotError("disconnect_from_host", cl.client.Disconnect(int(c.Int(0)), c.String(1))))
+	})
 	b.Unlocked("poll", nil, func(cl *wsClient, _ bindings.Call) { cl.poll() })
 	b.Func("get_peer", []bindings.Arg{{Name: "id", Type: bindings.TypeInt, Default: 1}}, bindings.TypeObject, "GoWebSocketPeer", func(cl *wsClient, c bindings.Call) {
 		if c.Int(0) != 1 {

@@ -60,14 +60,13 @@ func registerPeerClass() {
 		},
 	}
 	b := bindings.Bind(peerClass, func(p *wsPeer) sync.Locker { return p.mu })
-	b.Func("close", []bindings.Arg{{Name: "code", Type: bindings.TypeInt, Default: 1000}, {Name: "reason", Type: bindings.TypeString, Default: ""}},
-		bindings.TypeInt, "", func(p *wsPeer, c bindings.Call) {
-			if p.conn == nil {
-				c.ReturnInt(fail("close", "the peer has no connection", errUnconfigured))
-				return
-			}
-			c.ReturnInt(godotError("close", p.conn.Close(int(c.Int(0)), c.String(1))))
-		})
+	b.Func("close", closeArgs, bindings.TypeInt, "", func(p *wsPeer, c bindings.Call) {
+		if p.conn == nil {
+			c.ReturnInt(fail("close", "the peer has no connection", errUnconfigured))
+			return
+		}
+		c.ReturnInt(godotError("close", p.conn.Close(int(c.Int(0)), c.String(1))))
+	})
 	b.Func("get_connected_host", nil, bindings.TypeString, "", func(p *wsPeer, c bindings.Call) {
 		if p.conn != nil {
 			c.ReturnString(p.conn.RemoteHost())
@@ -144,9 +143,7 @@ func registerPeerClass() {
 		if p.conn != nil {
 			s = p.conn.Stats()
 		}
-		d := statsDictionary(s, false)
-		c.ReturnDictionary(d)
-		d.Free()
+		returnStats(c, s, false)
 	})
 
 	// PacketPeerExtension virtuals: get_packet, put_packet, get_var, ...
@@ -181,8 +178,12 @@ func registerPeerClass() {
 	bindings.Register(peerClass)
 }
 
-// statsDictionary is the get_stats() Dictionary (the caller frees it).
-func statsDictionary(s peer.Stats, server bool) bindings.Dictionary {
+// closeArgs are the arguments (code: int = 1000, reason: String = "") that
+// end close-like methods.
+var closeArgs = []bindings.Arg{{Name: "code", Type: bindings.TypeInt, Default: 1000}, {Name: "reason", Type: bindings.TypeString, Default: ""}}
+
+// returnStats returns the get_stats() Dictionary; server adds "peers".
+func returnStats(c bindings.Call, s peer.Stats, server bool) {
 	d := bindings.NewDictionary()
 	d.SetInt("messages_in", s.MessagesIn)
 	d.SetInt("messages_out", s.MessagesOut)
@@ -196,7 +197,8 @@ func statsDictionary(s peer.Stats, server bool) bindings.Dictionary {
 	if server {
 		d.SetInt("peers", int64(s.Peers))
 	}
-	return d
+	c.ReturnDictionary(d)
+	d.Free()
 }
 
 // newPeerObject makes a GoWebSocketPeer for conn sharing mu; the caller owns

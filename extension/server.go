@@ -221,7 +221,7 @@ func registerServerClass() {
 			c.ReturnInt(int64(cn.RemotePort()))
 		}
 	})
-	b.Func("disconnect_peer", []bindings.Arg{id, {Name: "code", Type: bindings.TypeInt, Default: 1000}, {Name: "reason", Type: bindings.TypeString, Default: ""}},
+	b.Func("disconnect_peer", append([]bindings.Arg{id}, closeArgs...),
 		bindings.TypeInt, "", func(s *wsServer, c bindings.Call) {
 			cn, ok := s.peerConn("disconnect_peer", c.Int(0))
 			if !ok {
@@ -272,9 +272,7 @@ func registerServerClass() {
 		if s.server != nil {
 			st = s.server.Stats()
 		}
-		d := statsDictionary(st, true)
-		c.ReturnDictionary(d)
-		d.Free()
+		returnStats(c, st, true)
 	})
 	addCommonProps(b)
 	b.Object("tls_certificate", "X509Certificate", func(s *wsServer) *bindings.Object { return &s.tlsCert })
