@@ -1,8 +1,8 @@
-// The GDExtension interface functions this project uses, loaded once by name
+// The GDExtension interface functions the library calls, loaded once by name
 // (as godot-cpp's GDExtensionBinding::init does), and small C wrappers so Go
 // can call them without going through godot-go's logging call wrappers.
-#ifndef GOWS_GDE_H
-#define GOWS_GDE_H
+#ifndef BINDINGS_GDE_H
+#define BINDINGS_GDE_H
 
 #include <stdint.h>
 #include <stdlib.h>
