@@ -8,6 +8,7 @@ const SUITES := [
 	"res://tests/test_api.gd",
 	"res://tests/test_interop.gd",
 	"res://tests/test_features.gd",
+	"res://tests/test_docs.gd",
 ]
 
 
