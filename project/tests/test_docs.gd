@@ -86,6 +86,34 @@ func test_doc_descriptions_are_written() -> bool:
 	return true
 
 
+## Every documented class has an icon in the installed descriptor's [icons]
+## section (from demo.gdextension), and each icon is a 16x16 SVG in the addon.
+func test_class_icons_in_descriptor() -> bool:
+	var dir := doc_dir()
+	if not check(dir != "", "doc_classes not found (set GOWS_DOC_CLASSES to its path)"):
+		return true
+	var cfg := ConfigFile.new()
+	var descriptor := "res://addons/gowebsocket/gowebsocket.gdextension"
+	if not check(cfg.load(descriptor) == OK, "cannot read " + descriptor):
+		return true
+	var icons := cfg.get_section_keys("icons") if cfg.has_section("icons") else PackedStringArray()
+	for file in DirAccess.get_files_at(dir):
+		if file.get_extension() == "xml":
+			check(file.get_basename() in icons, "%s has no [icons] entry in the descriptor" % file.get_basename())
+	for cls in icons:
+		var path: String = cfg.get_value("icons", cls)
+		check(ClassDB.class_exists(cls) or cls in PENDING, "[icons] names %s, which is not a class" % cls)
+		if not check(FileAccess.file_exists(path), "icon of %s: %s does not exist" % [cls, path]):
+			continue
+		var p := XMLParser.new()
+		p.open(path)
+		while p.read() == OK and p.get_node_type() != XMLParser.NODE_ELEMENT:
+			pass
+		check(p.get_node_name() == "svg" and p.get_named_attribute_value_safe("width") == "16"
+			and p.get_named_attribute_value_safe("height") == "16", "icon of %s: %s is not a 16x16 <svg>" % [cls, path])
+	return true
+
+
 # --- the comparison ---
 
 func compare_class(cls: String, doc: Dictionary) -> void:
