@@ -86,6 +86,55 @@ func test_doc_descriptions_are_written() -> bool:
 	return true
 
 
+## Every [codeblock] example compiles against the registered API. A snippet
+## that is not a whole script ("extends ...") is compiled in a function (or,
+## when it declares functions, as members) of a Node script that has a
+## client, a server, a peer and a token.
+func test_doc_examples_compile() -> bool:
+	var dir := doc_dir()
+	if not check(dir != "", "doc_classes not found (set GOWS_DOC_CLASSES to its path)"):
+		return true
+	var block := RegEx.create_from_string("(?s)\\[codeblock\\](.*?)\\[/codeblock\\]")
+	const PRELUDE := "extends Node\nvar client := GoWebSocketClient.new()\nvar server := GoWebSocketServer.new()\nvar peer := GoWebSocketPeer.new()\nvar token := \"\"\n"
+	for file in DirAccess.get_files_at(dir):
+		if file.get_extension() != "xml" or not ClassDB.class_exists(file.get_basename()):
+			continue
+		var n := 0
+		for m in block.search_all(FileAccess.get_file_as_string(dir.path_join(file))):
+			n += 1
+			var code := m.get_string(1).xml_unescape().dedent().strip_edges()
+			if code.begins_with("extends "):
+				pass
+			elif RegEx.create_from_string("(?m)^func ").search(code):
+				code = PRELUDE + code
+			else:
+				code = PRELUDE + "func _example() -> void:\n" + code.indent("\t")
+			var script := GDScript.new()
+			script.source_code = code + "\n"
+			check(script.reload() == OK, "%s: example %d does not compile" % [file, n])
+			check_example_members("%s: example %d" % [file, n], code)
+	return true
+
+
+## GDScript compiles calls of methods that do not exist, so the members used
+## on variables of our classes (client., server., peer. or any
+## "var x := Class.new()") are checked against ClassDB.
+func check_example_members(where: String, code: String) -> void:
+	code = RegEx.create_from_string("\"[^\"\\n]*\"").sub(code, "\"\"", true)  # no string contents
+	var types := {"client": "GoWebSocketClient", "server": "GoWebSocketServer", "peer": "GoWebSocketPeer"}
+	for m in RegEx.create_from_string("var (\\w+) := (\\w+)\\.new\\(\\)").search_all(code):
+		types[m.get_string(1)] = m.get_string(2)
+	for m in RegEx.create_from_string("(?<![\\w.])([a-z_]\\w*)\\.([a-z_]\\w*)").search_all(code):
+		var cls: String = types.get(m.get_string(1), "")
+		var name := m.get_string(2)
+		if cls != "" and ClassDB.class_exists(cls):
+			check(ClassDB.class_has_method(cls, name) or ClassDB.class_has_signal(cls, name) or has_property(cls, name),
+				"%s: %s.%s is not a member of %s" % [where, m.get_string(1), name, cls])
+	for m in RegEx.create_from_string("\\bget_peer\\([^()]*\\)\\.(\\w+)").search_all(code):
+		check(ClassDB.class_has_method("GoWebSocketPeer", m.get_string(1)),
+			"%s: get_peer(...).%s is not a method of GoWebSocketPeer" % [where, m.get_string(1)])
+
+
 ## Every documented class has an icon in the installed descriptor's [icons]
 ## section (from demo.gdextension), and each icon is a 16x16 SVG in the addon.
 func test_class_icons_in_descriptor() -> bool:
