@@ -180,9 +180,30 @@ func Init(name string, getProc, lib, initStruct unsafe.Pointer, register, unregi
 	return true
 }
 
+// SetEditorHelp sets the class reference documents (Godot's class reference
+// XML, one class per document) handed to the editor's help when the engine
+// initializes the EDITOR level, after SCENE registered the classes. Engines
+// that never reach that level (export templates) or lack
+// editor_help_load_xml_from_utf8_chars_and_len skip them. Call it before
+// the engine initializes the library, from the entry symbol.
+func SetEditorHelp(docs ...[]byte) { editorHelp = docs }
+
+var editorHelp [][]byte
+
+func loadEditorHelp() {
+	for _, doc := range editorHelp {
+		if len(doc) > 0 && C.gde_editor_help_load((*C.char)(unsafe.Pointer(&doc[0])), C.int64_t(len(doc))) == 0 {
+			return // this engine has no editor help
+		}
+	}
+}
+
 //export goInitialize
 func goInitialize(level C.int) {
 	defer recoverTo("initialize")
+	if level == C.GDEXTENSION_INITIALIZATION_EDITOR && !initFailed {
+		loadEditorHelp()
+	}
 	if level != C.GDEXTENSION_INITIALIZATION_SCENE {
 		return
 	}

@@ -46,7 +46,11 @@
 // Interface functions the library can do without: an engine lacking one
 // still loads us, and every caller checks for NULL first.
 #define GDE_OPTIONAL(X) \
-	X(PrintWarning, print_warning)
+	X(PrintWarning, print_warning) \
+	X(EditorHelpLoadXmlFromUtf8CharsAndLen, editor_help_load_xml_from_utf8_chars_and_len)
+
+// The header spells this one type "GDExtensions..."; the X macros need the usual name.
+typedef GDExtensionsInterfaceEditorHelpLoadXmlFromUtf8CharsAndLen GDExtensionInterfaceEditorHelpLoadXmlFromUtf8CharsAndLen;
 
 #define GDE_FUNCS(X) GDE_REQUIRED(X) GDE_OPTIONAL(X)
 
@@ -123,6 +127,15 @@ static inline void gde_print_warning(const char *d, const char *fn, const char *
 	} else {
 		gde.print_error(d, fn, file, line, 0);
 	}
+}
+
+// Returns 0 when the engine has no editor help (before 4.3).
+static inline int gde_editor_help_load(const char *p, int64_t n) {
+	if (gde.editor_help_load_xml_from_utf8_chars_and_len == NULL) {
+		return 0;
+	}
+	gde.editor_help_load_xml_from_utf8_chars_and_len(p, n);
+	return 1;
 }
 
 static inline void gde_variant_destroy(GDExtensionVariantPtr v) { gde.variant_destroy(v); }
