@@ -11,8 +11,9 @@ ADDON   := project/addons/gowebsocket
 BIN     := $(ADDON)/bin
 LIB     := $(BIN)/libgowebsocket.linux.x86_64.so
 DLL     := $(BIN)/gowebsocket.windows.x86_64.dll
-SOURCES := $(shell find bindings extension peer doc_classes -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.map' -o -name '*.xml') go.mod go.sum
+SOURCES := $(shell find bindings extension peer -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod go.sum
 LDFLAGS := -s -w
+SOURCES += $(wildcard doc_classes/*.go doc_classes/*.xml)
 
 .PHONY: all test go-test fuzz library-test windows-check engine-test windows bench soak demo clean
 
