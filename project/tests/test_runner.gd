@@ -5,10 +5,10 @@ extends SceneTree
 ## error aborts the method (it returns null) and counts as a failure.
 
 const SUITES := [
+	"res://tests/test_docs.gd",
 	"res://tests/test_api.gd",
 	"res://tests/test_interop.gd",
 	"res://tests/test_features.gd",
-	"res://tests/test_docs.gd",
 ]
 
 
