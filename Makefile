@@ -16,7 +16,7 @@ SOURCES := $(shell find bindings extension peer -name '*.go' -o -name '*.c' -o -
 LDFLAGS := -s -w
 
 .PHONY: all test deps go-test fuzz library-test windows-check wine-test interop-check engine-test \
-	windows bench soak demo clean
+	export-test windows bench soak demo clean
 
 # $(call skip,what is skipped,command that installs what it needs): one line;
 # GOWS_REQUIRE_ALL=1 (CI) turns it into a failure so CI cannot pass by skipping.
@@ -43,7 +43,8 @@ project/.godot/extension_list.cfg:
 	echo "res://addons/gowebsocket/gowebsocket.gdextension" > $@
 	test -f project/.godot/global_script_class_cache.cfg || echo "list=[]" > project/.godot/global_script_class_cache.cfg
 
-test: deps all go-test fuzz library-test windows-check wine-test interop-check engine-test
+test: deps all go-test fuzz library-test windows-check wine-test interop-check \
+	engine-test export-test
 
 # Everything the Go tests read from the module cache (bindings' header test
 # reads godot-go's copy of the interface header), fetched from the Go proxy.
@@ -115,6 +116,10 @@ interop-check:
 
 engine-test: all
 	GODOT4=$(GODOT4) ENGINE_INSTALL="$(ENGINE_INSTALL)" bash project/tests/run.sh
+
+# The exported-game layout on Linux: game.x86_64 + game.pck + the library beside them.
+export-test: all
+	GODOT4=$(GODOT4) ENGINE_INSTALL="$(ENGINE_INSTALL)" bash project/tests/export_test.sh
 
 windows: $(DLL)
 
