@@ -3,6 +3,7 @@
 #   make test     every test: go vet, Go tests under -race, library checks, engine tests
 #   make windows  cross-compile the Windows DLL (mingw-w64) and check its export
 #   make macos    cross-compile the universal macOS dylib (zig from npm, llvm-lipo)
+#   make dist     all three libraries, zipped as dist/gowebsocket-<version>.zip
 #   make bench    Go benchmarks, then the in-engine benchmark scene (needs $GODOT4)
 #   make demo     run the chat demo in the engine (needs $GODOT4 and a display)
 
@@ -13,6 +14,7 @@ BIN     := $(ADDON)/bin
 LIB     := $(BIN)/libgowebsocket.linux.x86_64.so
 DLL     := $(BIN)/gowebsocket.windows.x86_64.dll
 DYLIB   := $(BIN)/libgowebsocket.macos.dylib
+VERSION := $(shell cat VERSION)
 MINGW   := x86_64-w64-mingw32-gcc
 # zig for the macOS cross-build: from PATH, or the npm package that
 # `make macos-tools` puts in build/tools (gitignored).
@@ -23,7 +25,7 @@ SOURCES := $(shell find bindings extension peer -name '*.go' -o -name '*.c' -o -
 LDFLAGS := -s -w
 
 .PHONY: all test deps go-test fuzz library-test windows-check wine-test interop-check engine-test \
-	export-test macos-check macos macos-tools windows bench soak demo clean
+	export-test macos-check macos macos-tools dist dist-check windows bench soak demo clean
 
 # $(call skip,what is skipped,command that installs what it needs): one line;
 # GOWS_REQUIRE_ALL=1 (CI) turns it into a failure so CI cannot pass by skipping.
@@ -51,7 +53,7 @@ project/.godot/extension_list.cfg:
 	test -f project/.godot/global_script_class_cache.cfg || echo "list=[]" > project/.godot/global_script_class_cache.cfg
 
 test: deps all go-test fuzz library-test windows-check wine-test macos-check \
-	interop-check engine-test export-test
+	interop-check engine-test export-test dist-check
 
 # Everything the Go tests read from the module cache (bindings' header test
 # reads godot-go's copy of the interface header), fetched from the Go proxy.
@@ -166,6 +168,17 @@ macos-check:
 	elif ! command -v $(LIPO) >/dev/null || ! command -v llvm-objdump >/dev/null; then $(call skip,make macos: macOS dylib build,apt-get install llvm); \
 	else $(MAKE) --no-print-directory macos && bash tools/macos/check.sh $(DYLIB); fi
 
+# The release zip: the addon with all three libraries, ready for the Asset Library.
+DIST_ZIP := dist/gowebsocket-$(VERSION).zip
+dist: all windows macos
+	bash tools/dist.sh $(VERSION) $(DIST_ZIP)
+
+# Unzips the release into a fresh Godot project and runs the engine tests there.
+dist-check:
+	@if ! command -v $(MINGW) >/dev/null || ! command -v $(LIPO) >/dev/null || { ! command -v npm >/dev/null && [ -z "$(ZIG)" ]; }; then \
+		$(call skip,make dist and its fresh-project test,apt-get install gcc-mingw-w64-x86-64 llvm npm); \
+	else $(MAKE) --no-print-directory dist && GODOT4=$(GODOT4) ENGINE_INSTALL="$(ENGINE_INSTALL)" bash tools/dist_test.sh $(DIST_ZIP); fi
+
 # The 1,000,000-message soak and the 1k/10k-connection scale figures.
 soak:
 	GOWS_SOAK_MESSAGES=1000000 $(GO) test -count=1 -run 'TestSoak' -v ./peer/
@@ -179,4 +192,4 @@ demo: all
 	$(GODOT4) --path project res://demo/chat.tscn
 
 clean:
-	rm -rf $(BIN) project/.godot build/macos
+	rm -rf $(BIN) project/.godot build/macos dist
