@@ -9,6 +9,7 @@
 
 GO      ?= go
 GODOT4  ?= /opt/godot/godot4
+GODOT4_WINDOWS ?= /opt/godot/godot4.exe
 ADDON   := project/addons/gowebsocket
 BIN     := $(ADDON)/bin
 LIB     := $(BIN)/libgowebsocket.linux.x86_64.so
@@ -52,8 +53,8 @@ project/.godot/extension_list.cfg:
 	echo "res://addons/gowebsocket/gowebsocket.gdextension" > $@
 	test -f project/.godot/global_script_class_cache.cfg || echo "list=[]" > project/.godot/global_script_class_cache.cfg
 
-test: deps all go-test fuzz library-test windows-check wine-test macos-check \
-	interop-check engine-test export-test dist-check
+test: deps all go-test fuzz library-test windows-check wine-test macos-check interop-check \
+	engine-test export-test dist-check
 
 # Everything the Go tests read from the module cache (bindings' header test
 # reads godot-go's copy of the interface header), fetched from the Go proxy.
@@ -85,7 +86,7 @@ windows-check:
 	else $(call skip,make windows: Windows DLL build,apt-get install gcc-mingw-w64-x86-64); fi
 
 # Windows for real, under wine: the DLL loads, peer/'s tests run as a Windows
-# test binary (tools/wine_test.sh).
+# test binary, the engine suite runs in the Windows engine (tools/wine_test.sh).
 # WINE_PEER_SKIP: a -test.skip pattern of peer/ tests left out of the wine run:
 #  - TestDirectReadThenInvalidUTF8, TestDirectReadFragmentedStream: assert
 #    Poll's direct reads, which exist only on Linux (directReads); on Windows

@@ -6,10 +6,13 @@
 #   2. peer/'s Go tests, built as a Windows test binary, run under wine
 #      with -test.short (the soak sends 20,000 messages, not 100,000), minus
 #      $WINE_PEER_SKIP (a -test.skip pattern: tests left out, causes in the Makefile).
+#   3. the GDScript engine suite inside the Windows engine ($GODOT4_WINDOWS)
+#      against the DLL, when that engine is installed.
 set -u
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
 dll=$PWD/project/addons/gowebsocket/bin/gowebsocket.windows.x86_64.dll
+godot_win=${GODOT4_WINDOWS:-/opt/godot/godot4.exe}
 tmp=$(mktemp -d /tmp/gows-wine.XXXXXX)
 export WINEPREFIX=$tmp/prefix WINEDEBUG=-all
 trap 'wineserver -k 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -37,4 +40,11 @@ else
 	echo "FAIL peer/ tests under wine: GOOS=windows go test -c ./peer/ failed:"; tail -n 20 "$tmp/build.log"; rc=1
 fi
 
+# 3. The engine suite in the Windows engine.
+if [ -f "$godot_win" ]; then
+	GODOT4=$godot_win GODOT4_RUNNER=wine bash project/tests/run.sh || rc=1
+else
+	echo "SKIPPED: engine tests in the Windows engine under wine: no $godot_win (install with: ${ENGINE_INSTALL:-/work/shared/engine/install})"
+	[ "${GOWS_REQUIRE_ALL:-}" = 1 ] && { echo "GOWS_REQUIRE_ALL=1: the Windows engine tests must run"; rc=1; }
+fi
 exit $rc
