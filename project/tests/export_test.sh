@@ -54,7 +54,7 @@ cp "$lib" "$game/"
 ls "$game" | paste -sd' ' | sed 's/^/exported layout: /'
 
 # The main scene (chat demo), run as a player would: from the game folder.
-demo=$(cd "$game" && timeout 120 ./game.x86_64 --headless --quit-after 300 2>&1)
+demo=$(cd "$game" && timeout 120 ./game.x86_64 --headless --quit-after 1000 2>&1)
 if echo "$demo" | grep -q '^you: hello!' && echo "$demo" | grep -q '^bot: hello!' && ! echo "$demo" | grep -qE 'SCRIPT ERROR|Can.t open dynamic library|GDExtension'; then
 	echo "PASS exported game: main scene ran from game.pck, library beside the binary, server relayed both greetings"
 else
