@@ -17,7 +17,9 @@ want=$( {
 	echo addons/gowebsocket/gowebsocket.gdextension
 	echo addons/gowebsocket/LICENSE
 	echo addons/gowebsocket/README.md
-	sed -n '/^\[\(libraries\|icons\)\]/,/^\[/p' "$root/demo.gdextension" | grep -E '^[^#;[].*=' | sed -E 's/^[^=]*= *"res:\/\/([^"]*)".*/\1/'
+	for section in libraries icons; do # one range per section: a range ends at the next section's header
+		sed -n "/^\[$section\]/,/^\[/p" "$root/demo.gdextension" | grep -E '^[^#;[].*=' | sed -E 's/^[^=]*= *"res:\/\/([^"]*)".*/\1/'
+	done
 } | sort -u)
 if [ "$listing" = "$want" ]; then
 	echo "PASS release zip: holds exactly addons/gowebsocket/ ($(echo "$listing" | wc -l) files: descriptor, 3 libraries, icons, LICENSE, README)"

@@ -61,7 +61,7 @@ else
 	echo "FAIL exported game: main scene:"; echo "$demo" | tail -n 20; rc=1
 fi
 # The whole engine suite, from the pack.
-suite=$(cd "$game" && GOWS_TEST_PANIC=1 timeout 600 ./game.x86_64 --headless --script res://tests/test_runner.gd 2>&1)
+suite=$(cd "$game" && GOWS_DOC_CLASSES="$root/doc_classes" GOWS_TEST_PANIC=1 timeout 600 ./game.x86_64 --headless --script res://tests/test_runner.gd 2>&1)
 if echo "$suite" | grep -qE '^[0-9]+ passed, 0 failed'; then
 	echo "PASS exported game: engine suite from game.pck: $(echo "$suite" | grep -E '^[0-9]+ passed, 0 failed')"
 else

@@ -9,6 +9,10 @@ set -u
 here=${GOWS_PROJECT:-$(cd "$(dirname "$0")/.." && pwd)}
 godot=${GODOT4:-/opt/godot/godot4}
 runner=${GODOT4_RUNNER:-}
+# The class reference the doc suite checks (doc_classes/ of this repository,
+# also when GOWS_PROJECT is another project; a Windows engine under wine
+# finds it beside the project itself).
+[ -n "$runner" ] || export GOWS_DOC_CLASSES=${GOWS_DOC_CLASSES:-$(cd "$(dirname "$0")/../.." && pwd)/doc_classes}
 mode=${1:-test}
 if [ ! -f "$godot" ] || { [ -z "$runner" ] && [ ! -x "$godot" ]; }; then
 	echo "SKIPPED: engine tests need a Godot 4.5+ binary at \$GODOT4 (now: $godot) (install with: ${ENGINE_INSTALL:-/work/shared/engine/install})"
