@@ -148,7 +148,7 @@ func (cl *Client) run(s *session, c *Conn) {
 			}
 			<-c.finished
 			c.outMu.Lock()
-			local := c.localClose
+			local := c.localClose || c.dropped
 			c.outMu.Unlock()
 			if local || s.ctx.Err() != nil {
 				return
@@ -267,7 +267,7 @@ func (cl *Client) dial(s *session, c *Conn) error {
 		}
 		return err
 	}
-	c.attach(ws, cc)
+	c.attach(ws, cc, cl.opts.Compression && offersDeflate(resp.Header))
 	if !c.phase.CompareAndSwap(phConnecting, phOpen) {
 		_ = ws.Close()
 		return context.Canceled

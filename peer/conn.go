@@ -112,6 +112,7 @@ type Conn struct {
 	closeCode   int // local Close arguments, guarded by outMu
 	closeReason string
 	localClose  bool // guarded by outMu
+	dropped     bool // Close(-1) was called; guarded by outMu
 	outBytes    atomic.Int64
 	outCount    atomic.Int64
 	wake        chan struct{}
@@ -172,11 +173,15 @@ func newConn(h *hub, lim limits) *Conn {
 	return c
 }
 
-// attach binds an established gorilla connection (before the goroutines start).
-func (c *Conn) attach(ws *websocket.Conn, cc *countingConn) {
+// attach binds an established gorilla connection (before the goroutines
+// start). deflate: permessage-deflate was negotiated.
+func (c *Conn) attach(ws *websocket.Conn, cc *countingConn, deflate bool) {
 	c.ws = ws
 	c.cc.Store(cc)
 	wc, plain := ws.NetConn().(*watchConn)
+	if plain {
+		wc.deflate, wc.limit = deflate, c.lim.inBuf
+	}
 	plain = plain && wc.Conn == net.Conn(cc) // no TLS between gorilla and cc
 	c.ownFrames = plain && c.lim.noDeflate
 	if plain && directReads {
@@ -407,6 +412,9 @@ func (c *Conn) Close(code int, reason string) error {
 		if c.state.Load() == int32(StateClosed) {
 			return ErrNotOpen
 		}
+		c.outMu.Lock()
+		c.dropped = true // stops auto-reconnect, as a close handshake does
+		c.outMu.Unlock()
 		c.phase.Store(phClosing)
 		c.state.CompareAndSwap(int32(StateOpen), int32(StateClosing))
 		c.fail(ErrAborted)
@@ -682,8 +690,8 @@ func (c *Conn) readLoop() {
 		// into a buffer of its exact size.
 		data, dbuf, err := readChunks(r, &c.chunks, c.lim.inBuf)
 		if err == errInflatedTooBig {
-			_ = c.writeControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseMessageTooBig, ""))
-			err = websocket.ErrReadLimit // handled as gorilla's own limit
+			c.failWith(websocket.CloseMessageTooBig, "", ErrMessageTooBig)
+			return
 		}
 		if err != nil {
 			c.readFailed(err)
@@ -691,10 +699,10 @@ func (c *Conn) readLoop() {
 		}
 		text := mt == websocket.TextMessage
 		if text && !utf8.Valid(data) {
-			c.phase.Store(phClosing)
-			_ = c.writeControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, "invalid UTF-8"))
-			c.readErr = ErrInvalidUTF8
-			c.linger()
+			if dbuf != nil {
+				putBuf(dbuf)
+			}
+			c.failWith(websocket.CloseInvalidFramePayloadData, "invalid UTF-8", ErrInvalidUTF8)
 			return
 		}
 		n := int64(len(data))
@@ -711,6 +719,9 @@ func (c *Conn) readLoop() {
 			select {
 			case <-c.room:
 			case <-c.dead:
+				if dbuf != nil {
+					putBuf(dbuf)
+				}
 				c.readErr = ErrAborted
 				return
 			}
@@ -718,6 +729,9 @@ func (c *Conn) readLoop() {
 		c.msgsIn.Add(1)
 		c.bytesIn.Add(n)
 		if drop {
+			if dbuf != nil {
+				putBuf(dbuf)
+			}
 			continue
 		}
 		c.queueIn(Message{Data: data, Text: text, buf: dbuf})
@@ -735,12 +749,8 @@ func (c *Conn) queueIn(m Message) {
 func (c *Conn) readFailed(err error) {
 	var fe *frameError
 	if errors.As(err, &fe) {
-		// A frame gorilla would have mishandled (see watchConn): fail with
-		// its code. (No frame is sent if a close frame of ours went out.)
-		_ = c.writeControl(websocket.CloseMessage, websocket.FormatCloseMessage(fe.code, ""))
-		c.phase.Store(phClosing)
-		c.readErr = err
-		c.linger()
+		// A frame to fail, found by watchConn before gorilla read it.
+		c.failWith(fe.code, "", err)
 		return
 	}
 	var ce *websocket.CloseError
@@ -754,25 +764,36 @@ func (c *Conn) readFailed(err error) {
 		c.startCloseTimer()
 		return
 	}
+	// watchConn fails every frame gorilla would fail with a close frame of
+	// its own (written without writeMu or deadline), so these two are only
+	// backstops: if gorilla did write one, ours is not written (gorilla
+	// returns ErrCloseSent) but still marks closeSent.
 	if errors.Is(err, websocket.ErrReadLimit) {
-		// gorilla already sent close 1009.
-		c.phase.Store(phClosing)
-		c.readErr = ErrMessageTooBig
-		c.linger()
+		c.failWith(websocket.CloseMessageTooBig, "", ErrMessageTooBig)
 		return
 	}
 	var ne net.Error
 	if ce == nil && !errors.As(err, &ne) && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-		// A protocol error: gorilla sent close 1002.
-		c.phase.Store(phClosing)
-		c.readErr = err
-		c.linger()
+		// A protocol error (or a corrupt compressed message).
+		c.failWith(websocket.CloseProtocolError, "", err)
 		return
 	}
 	if f := c.failure(); f != nil {
 		err = f
 	}
 	c.readErr = err
+}
+
+// failWith fails the connection from the reader goroutine: our close frame
+// with code and reason (under writeMu, like every write, and bounded by the
+// close timer, started first: a peer that does not read cannot hold the
+// reader), then linger. err is what EventDisconnected reports.
+func (c *Conn) failWith(code int, reason string, err error) {
+	c.phase.Store(phClosing)
+	c.startCloseTimer()
+	_ = c.writeControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason))
+	c.readErr = err
+	c.linger()
 }
 
 // linger runs after we failed the connection with a close frame: it reads and

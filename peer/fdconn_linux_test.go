@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -263,6 +264,47 @@ func TestPollerLeavesTheSocketsWhenPollComesBack(t *testing.T) {
 		t.Logf("round %d: %d of %d polls with the poller on the sockets", round, inMain, n)
 		if inMain > n/10 {
 			t.Fatalf("the poller stayed on the sockets for %d polls after Poll came back", inMain)
+		}
+	}
+}
+
+// SetNoDelay may run (caller thread) while the dialing goroutine's attach
+// moves the socket to an fdConn, and reaches the socket after the move.
+func TestSetNoDelayDuringTakeOver(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			defer c.Close()
+			_, _ = io.Copy(io.Discard, c)
+		}
+	}()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := newCountingConn(nc, nil)
+	defer cc.closeConn()
+	done := make(chan *fdConn)
+	go func() { done <- cc.takeOver() }()
+	// No synchronization but swapMu: reading the connection while (or,
+	// here, after) takeOver swaps it is a race unless it holds swapMu.
+	time.Sleep(50 * time.Millisecond)
+	_ = cc.setNoDelay(true)
+	fc := <-done
+	if fc == nil {
+		t.Fatal("takeOver failed")
+	}
+	for _, on := range []bool{false, true} {
+		if err := cc.setNoDelay(on); err != nil {
+			t.Fatal(err)
+		}
+		v, err := syscall.GetsockoptInt(fc.fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY)
+		if err != nil || (v != 0) != on {
+			t.Fatalf("TCP_NODELAY %d (%v), want %v", v, err, on)
 		}
 	}
 }

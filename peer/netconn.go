@@ -323,8 +323,13 @@ func (c *countingConn) SetDeadline(t time.Time) error {
 	return c.Conn.SetDeadline(t)
 }
 
+// setNoDelay sets TCP_NODELAY (any goroutine: it reads the connection
+// under swapMu, as takeOver may swap it meanwhile).
 func (c *countingConn) setNoDelay(on bool) error {
-	if t, ok := c.Conn.(interface{ SetNoDelay(bool) error }); ok {
+	c.swapMu.Lock()
+	nc := c.Conn
+	c.swapMu.Unlock()
+	if t, ok := nc.(interface{ SetNoDelay(bool) error }); ok {
 		return t.SetNoDelay(on)
 	}
 	return ErrInvalidArgument
@@ -353,6 +358,10 @@ const (
 
 var bufPools [maxBufShift - minBufShift + 1]sync.Pool
 
+// poolTrace, when set (tests, while nothing else runs), sees every pooled
+// buffer taken (+1) and given back (-1).
+var poolTrace func(delta int)
+
 func bufClass(n int) int {
 	if n <= 1<<minBufShift {
 		return 0
@@ -365,6 +374,9 @@ func getBuf(n int) *[]byte {
 	if cls >= len(bufPools) {
 		b := make([]byte, n)
 		return &b
+	}
+	if poolTrace != nil {
+		poolTrace(1)
 	}
 	if v := bufPools[cls].Get(); v != nil {
 		b := v.(*[]byte)
@@ -379,6 +391,9 @@ func putBuf(b *[]byte) {
 	c := cap(*b)
 	cls := bufClass(c)
 	if cls < len(bufPools) && c == 1<<(cls+minBufShift) {
+		if poolTrace != nil {
+			poolTrace(-1)
+		}
 		bufPools[cls].Put(b)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -136,6 +137,17 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 	return false
 }
 
+// offersDeflate reports whether h's Sec-WebSocket-Extensions name
+// permessage-deflate (what gorilla negotiates when compression is enabled).
+func offersDeflate(h http.Header) bool {
+	for _, v := range h.Values("Sec-WebSocket-Extensions") {
+		if strings.Contains(v, "permessage-deflate") {
+			return true
+		}
+	}
+	return false
+}
+
 // selectProtocol picks the first of the client's protocols the server lists.
 func selectProtocol(client, server []string) string {
 	for _, c := range client {
@@ -206,7 +218,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	c.srv = s
 	c.url = r.RequestURI
 	c.req = RequestInfo{Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header.Clone()}
-	c.attach(ws, cc)
+	c.attach(ws, cc, s.opts.Compression && offersDeflate(r.Header))
 	c.phase.Store(phOpen)
 
 	s.mu.Lock()
