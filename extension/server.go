@@ -44,8 +44,9 @@ func (s *wsServer) listen(port int64, protocols []string, bind string) int64 {
 		return fail(method, err.Error(), errInvalidParameter)
 	}
 	opts.ExtraHeaders = s.extraHeaders
+	opts.Protocols = protocols
 	srv := peer.NewServer(opts)
-	if err := srv.Listen(int(port), bind, protocols); err != nil {
+	if err := srv.Listen(int(port), bind); err != nil {
 		srv.Stop()
 		code := godotError(method, err)
 		if code == errFailed {

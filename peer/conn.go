@@ -87,7 +87,9 @@ type outMsg struct {
 	text bool
 }
 
-// Conn is one WebSocket connection (a client's connection or a server peer).
+// Conn is one WebSocket connection: a Client's, or a peer of a Server. Its
+// methods marked "caller goroutine" belong to the caller of its Client's or
+// Server's Poll (see the package documentation, Concurrency).
 type Conn struct {
 	id  int32
 	hub *hub
@@ -219,28 +221,34 @@ func (c *Conn) start() {
 	go c.writeLoop()
 }
 
-// ID returns the connection id (server peers: >0, never reused; client: 1).
+// ID returns the connection id: a server's peers count from 1 and ids are
+// never reused while the server lives; a client's connection is 1. Any
+// goroutine.
 func (c *Conn) ID() int32 { return c.id }
 
-// State returns the ready state as the caller has seen it through Poll.
+// State returns the ready state as the caller has seen it through Poll
+// (and Close). Any goroutine.
 func (c *Conn) State() State { return State(c.state.Load()) }
 
-// RemoteHost is the peer's IP address ("" before connecting).
+// RemoteHost is the peer's IP address ("" before connecting). Any goroutine.
 func (c *Conn) RemoteHost() string { return c.info.Load().host }
 
-// RemotePort is the peer's TCP port (0 before connecting).
+// RemotePort is the peer's TCP port (0 before connecting). Any goroutine.
 func (c *Conn) RemotePort() int { return c.info.Load().port }
 
-// Protocol is the negotiated subprotocol ("" when none).
+// Protocol is the negotiated subprotocol ("" when none). Any goroutine.
 func (c *Conn) Protocol() string { return c.info.Load().protocol }
 
-// URL is the requested URL (client) or the request URI (server peer).
+// URL is the requested URL (client) or the request URI (server peer). Any
+// goroutine.
 func (c *Conn) URL() string { return c.url }
 
 // Request returns the upgrade request of a server peer (zero for clients).
+// Any goroutine; do not modify its Header.
 func (c *Conn) Request() RequestInfo { return c.req }
 
-// SetNoDelay sets TCP_NODELAY on the socket.
+// SetNoDelay sets TCP_NODELAY on the socket (ErrNotOpen before the client's
+// TCP connection exists). Any goroutine, also while connecting.
 func (c *Conn) SetNoDelay(on bool) error {
 	cc := c.cc.Load()
 	if cc == nil {
@@ -249,13 +257,15 @@ func (c *Conn) SetNoDelay(on bool) error {
 	return cc.setNoDelay(on)
 }
 
-// BufferedAmount is the outbound bytes not yet written to the socket.
+// BufferedAmount is the outbound bytes queued by Send and not yet written to
+// the socket. Any goroutine.
 func (c *Conn) BufferedAmount() int { return int(c.outBytes.Load()) }
 
-// RTT is the smoothed heartbeat round trip (0 until measured).
+// RTT is the smoothed round trip of heartbeat pings (0 until measured, or
+// without Options.HeartbeatInterval). Any goroutine.
 func (c *Conn) RTT() time.Duration { return time.Duration(c.rtt.Load()) }
 
-// Stats returns the connection's counters.
+// Stats returns the connection's counters. Any goroutine.
 func (c *Conn) Stats() Stats {
 	s := Stats{
 		MessagesIn:  c.msgsIn.Load(),
@@ -273,16 +283,20 @@ func (c *Conn) Stats() Stats {
 	return s
 }
 
-// CloseCode is the peer's close code after a clean close, -1 otherwise.
+// CloseCode is the peer's close code once the connection ended cleanly (after
+// EventDisconnected), -1 otherwise. Caller goroutine.
 func (c *Conn) CloseCode() int { return c.endCode }
 
-// CloseReason is the peer's close reason after a clean close.
+// CloseReason is the peer's close reason once the connection ended cleanly.
+// Caller goroutine.
 func (c *Conn) CloseReason() string { return c.endReason }
 
-// Available returns how many messages Read can return now.
+// Available returns how many messages Read can return now. Caller goroutine.
 func (c *Conn) Available() int { return len(c.rq) - c.rqHead }
 
-// Read returns the next message made readable by Poll.
+// Read returns the next message made readable by Poll, in the order they
+// arrived; ok is false when there is none. The caller owns m.Data. Caller
+// goroutine.
 func (c *Conn) Read() (Message, bool) {
 	m, ok := c.pop()
 	m.buf = nil // the caller owns Data now
@@ -292,6 +306,7 @@ func (c *Conn) Read() (Message, bool) {
 // ReadWith hands the next message to f without giving it away: data is valid
 // only during the call (its buffer is reused afterwards), which saves the
 // allocation Read's owned copy costs. It reports whether there was one.
+// Caller goroutine.
 func (c *Conn) ReadWith(f func(data []byte, text bool)) bool {
 	m, ok := c.pop()
 	if !ok {
@@ -335,7 +350,12 @@ func (c *Conn) deliver(m Message) {
 	c.rq = append(c.rq, m)
 }
 
-// Send queues one message. It copies data and never blocks.
+// Send queues one message (a text message must be valid UTF-8). It copies
+// data and never blocks; the next Poll, or the connection's writer
+// goroutine, writes it. Errors: ErrNotOpen (not StateOpen), ErrOutboundFull
+// (past Options.OutboundBufferSize or MaxQueuedPackets; try again after a
+// Poll), ErrTooLarge (larger than OutboundBufferSize), ErrInvalidUTF8,
+// ErrInvalidArgument (mode). Caller goroutine.
 func (c *Conn) Send(data []byte, mode WriteMode) error {
 	if c.state.Load() != int32(StateOpen) || c.phase.Load() != phOpen {
 		return ErrNotOpen
@@ -392,7 +412,7 @@ func (c *Conn) signal() {
 }
 
 // ValidCloseCode reports whether code may be sent in a close frame
-// (1000-1003, 1007-1013, 3000-4999; the codes gorilla accepts on receipt).
+// (1000-1003, 1007-1013, 3000-4999: also the codes accepted on receipt).
 func ValidCloseCode(code int) bool {
 	switch {
 	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1013, code >= 3000 && code <= 4999:
@@ -402,8 +422,14 @@ func ValidCloseCode(code int) bool {
 }
 
 // Close starts the closing handshake: queued messages are sent, then the
-// close frame; the socket closes when the peer answers or after CloseTimeout.
-// code -1 drops the TCP connection at once.
+// close frame with code and reason; the socket closes when the peer answers
+// or after Options.CloseTimeout. code must be sendable (see ValidCloseCode;
+// else ErrInvalidCloseCode), reason at most MaxCloseReason bytes of UTF-8
+// (ErrReasonTooLong, ErrInvalidUTF8). code -1 drops the TCP connection at
+// once, without a handshake. A connection still connecting is cancelled.
+// Closing a client's connection stops its auto-reconnection. ErrNotOpen when
+// already closing or closed. EventDisconnected follows through Poll. Caller
+// goroutine.
 func (c *Conn) Close(code int, reason string) error {
 	if code == -1 {
 		if c.phase.Load() == phConnecting {

@@ -175,7 +175,7 @@ func FuzzServerFrames(f *testing.F) {
 	f.Add([]byte{0x81, 0xff, 0, 0})
 	const limit = 1 << 16
 	srv := NewServer(Options{InboundBufferSize: limit, CloseTimeout: 200 * time.Millisecond})
-	if err := srv.Listen(0, "127.0.0.1", nil); err != nil {
+	if err := srv.Listen(0, "127.0.0.1"); err != nil {
 		f.Fatal(err)
 	}
 	defer srv.Stop()
