@@ -57,6 +57,16 @@ var (
 	ErrStopped          = errors.New("stopped")                 // Client.Connect after Client.Shutdown
 )
 
+// Errors that explain why a connection ended (Event.Err of
+// EventDisconnected; also ErrInvalidUTF8 for a text message or close reason
+// received that is not UTF-8).
+var (
+	ErrMessageTooBig = errors.New("received message larger than InboundBufferSize (closed with 1009)")
+	ErrPongTimeout   = errors.New("no pong within PongTimeout")
+	ErrCloseTimeout  = errors.New("close handshake timed out")
+	ErrAborted       = errors.New("connection dropped without close handshake")
+)
+
 // Defaults used where an Options field is zero.
 const (
 	DefaultHandshakeTimeout   = 3 * time.Second
