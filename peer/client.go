@@ -45,7 +45,9 @@ func NewClient(opts Options) *Client {
 	opts.Protocols = append([]string(nil), opts.Protocols...)
 	lim := resolve(&opts)
 	lim.client = true
-	return &Client{opts: opts, lim: lim}
+	cl := &Client{opts: opts, lim: lim}
+	cl.hub.fp = newHubPath()
+	return cl
 }
 
 // ValidateURL checks a ws:// or wss:// URL the way Connect does (errors wrap
@@ -360,7 +362,7 @@ func (cl *Client) Disconnect(code int, reason string) error {
 // sockets, without blocking (see the package documentation).
 func (cl *Client) Poll(dst []Event) []Event {
 	cl.hub.flushDirty()
-	cl.hub.readDirectAll()
+	cl.hub.path().readAll(&cl.hub)
 	q := cl.hub.take()
 	for i := range q {
 		ev := q[i].apply()

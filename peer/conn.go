@@ -43,7 +43,7 @@ type Conn struct {
 
 	info       atomic.Pointer[connInfo]
 	cc         atomic.Pointer[countingConn]
-	dr         *directRead     // set by attach; nil without direct reads
+	fp         connPath        // set by attach; nil without a fast path for reads
 	ws         *websocket.Conn // set before the goroutines start
 	cancelDial atomic.Pointer[context.CancelFunc]
 	t0         time.Time
@@ -94,7 +94,7 @@ type Conn struct {
 
 	// stats
 	msgsIn, msgsOut, bytesIn, bytesOut atomic.Int64
-	directIn                           atomic.Int64 // of msgsIn, read by Poll (direct.go)
+	directIn                           atomic.Int64 // of msgsIn, read by Poll (direct_linux.go)
 	rtt                                atomic.Int64
 	pingAt                             atomic.Int64 // oldest unanswered ping (ns since t0), 0 none
 }
@@ -126,12 +126,10 @@ func (c *Conn) attach(ws *websocket.Conn, cc *countingConn, deflate bool) {
 	}
 	plain = plain && wc.Conn == net.Conn(cc) // no TLS between gorilla and cc
 	c.ownFrames = plain && c.lim.noDeflate
-	if plain && directReads {
-		// Plain TCP right under watchConn: the socket leaves Go's poller
-		// and Poll may read it directly.
-		if fc := cc.takeOver(); fc != nil {
-			c.dr = newDirectRead(c, cc, wc, fc)
-			wc.dr = c.dr
+	if plain {
+		// Plain TCP right under watchConn: Poll may read it directly.
+		if p := c.hub.path().adopt(c, cc, wc); p != nil {
+			c.fp, wc.fp = p, p
 		}
 	}
 	cc.established.Store(true)

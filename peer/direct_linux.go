@@ -5,6 +5,7 @@ package peer
 import (
 	"errors"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -12,8 +13,204 @@ import (
 	"unsafe"
 )
 
-// directReads: Poll may read complete frames from sockets (see direct.go).
-const directReads = true
+// On Linux the fast path also reads: the hub's own epoll set, Poll's
+// reads of complete frames, the parked readers (below), and fdConn
+// (fdconn_linux.go).
+func init() {
+	newHubPath = func() hubPath { return &directSet{} }
+}
+
+// Direct reads: the polling thread takes complete messages from the socket.
+//
+// A message that arrives while the reader goroutine sleeps costs a
+// cross-thread wake-up before Poll can see it (about 20 µs per direction on
+// a small VM): the round trip of a game loop that echoes. So, like the
+// direct write (flushDirect), Poll reads what is already there: when the
+// reader goroutine is parked between frames (nothing of a frame buffered in
+// gorilla, no fragmented message under way), Poll reads the socket (one
+// non-blocking read) and takes the complete plain data frames at the head
+// (FIN set, no RSV bits, text or binary, masked as the role requires, within
+// the limits, text valid UTF-8). Whatever follows (control frames,
+// fragments, compressed frames, partial frames, anything malformed, frames
+// past a full inbound queue) is handed to the reader goroutine ahead of the
+// socket (countingConn.pre) and the reader is woken, so gorilla sees the
+// same byte stream, and the rules and the errors are the same whichever
+// thread reads.
+//
+// For this the socket leaves Go's network poller (fdConn): there, every
+// arrival woke a thread (and the parked reader) even when Poll took the
+// data. In the hub's own epoll set a parked reader is woken only for what
+// Poll leaves to it, or by the hub's poller when nobody polls (directSet,
+// below).
+//
+// Ownership of the socket's read side is one atomic word: the reader owns it
+// except while it waits for data in watchConn.Read at a frame boundary; Poll
+// takes it only from there and gives it back before returning.
+
+const (
+	ownReader int32 = iota // the reader goroutine reads (and may block)
+	ownFree                // the reader waits for data at a frame boundary
+	ownPoll                // Poll reads
+)
+
+// parkHook, when set (tests), runs when a parked reader wakes: a late
+// wake-up lets Poll win the race for the data more often.
+var parkHook func()
+
+// directRead is a connection's shared read side (nil where the socket is not
+// a plain TCP socket under watchConn: TLS, proxies, other platforms).
+type directRead struct {
+	c      *Conn
+	fc     *fdConn // the socket, out of Go's poller (fdconn_linux.go)
+	server bool    // frames from the peer must be masked
+	key    uint32
+	owner  atomic.Int32
+	takes  atomic.Uint32 // times Poll took the read side
+
+	one    [1]byte
+	waitCB func(fd uintptr) bool // reader: true once readable (or EOF/error), or kicked
+	kick   atomic.Bool           // Poll left bytes (or an error) in cc.pre for the reader
+	// handOvers counts kicks (tests)
+	handOvers atomic.Int64
+	cc        *countingConn
+
+	pollCB func(fd uintptr) // Poll: reads pbuf; sets pn, perr
+	pbuf   []byte
+	pn     int
+	perr   error
+}
+
+// newDirectRead: fc is the socket right under wc, taken over by cc (attach).
+func newDirectRead(c *Conn, cc *countingConn, wc *watchConn, fc *fdConn) *directRead {
+	d := &directRead{c: c, cc: cc, fc: fc, server: !wc.client}
+	d.owner.Store(ownReader)
+	d.waitCB = func(fd uintptr) bool {
+		if d.kick.Load() {
+			return true
+		}
+		_, err := peekSocket(fd, d.one[:])
+		return !errors.Is(err, syscall.EAGAIN)
+	}
+	d.pollCB = func(fd uintptr) { d.pn, d.perr = readSocket(fd, d.pbuf) }
+	return d
+}
+
+// park is the reader goroutine's wait for data at a frame boundary (from
+// watchConn.Read): meanwhile Poll may take complete frames itself. It returns
+// owning the read side with data (or an end, or an error) in the socket.
+func (d *directRead) park() {
+	if d.c.phase.Load() != phOpen {
+		return
+	}
+	if d.cc.pre != nil || d.cc.preErr != nil {
+		return // what Poll handed over comes first
+	}
+	g := d.takes.Load()
+	d.owner.Store(ownFree)
+	for i := 0; ; i++ {
+		err := fdRaw{d.fc}.Read(d.waitCB)
+		if parkHook != nil {
+			parkHook()
+		}
+		if d.kick.Load() || err != nil || d.c.phase.Load() != phOpen {
+			d.acquire()
+			d.kick.Store(false) // what Poll left for us is ours now
+			return
+		}
+		// Data is there. While Poll keeps taking it, stay out of its way:
+		// owning the read side even briefly would make Poll skip it.
+		if d.owner.Load() == ownPoll {
+			d.backOff(i) // Poll is reading it now
+			continue
+		}
+		if t := d.takes.Load(); t != g {
+			g, i = t, -1 // Poll read since: wait again
+			continue
+		}
+		if d.owner.CompareAndSwap(ownFree, ownReader) {
+			if d.takes.Load() == g {
+				return // Poll has not read since the data came: ours
+			}
+			g = d.takes.Load()
+			d.owner.Store(ownFree)
+		}
+		d.backOff(i)
+	}
+}
+
+// acquire takes the read side back from Poll (reader goroutine).
+func (d *directRead) acquire() {
+	for i := 0; !d.owner.CompareAndSwap(ownFree, ownReader); i++ {
+		d.backOff(i)
+	}
+}
+
+// backOff waits a little for Poll's turn to end: it takes microseconds, so
+// yield a few times, then sleep (the polling thread may have been
+// preempted). Nothing here makes Poll wake us: a goroutine readied from the
+// polling thread costs that thread a scheduler hand-off.
+func (d *directRead) backOff(i int) {
+	if i < 20 {
+		runtime.Gosched()
+	} else {
+		time.Sleep(20 * time.Microsecond)
+	}
+}
+
+// readDirect is Poll's read (caller thread): complete plain frames at the
+// head of the socket become messages, queued as the reader would queue them.
+// It reports whether the reader goroutine must look at the socket (what
+// Poll did not take, the end, an error, or more than one read took).
+func (c *Conn) readDirect(ds *directSet) (wake bool) {
+	d := dirOf(c)
+	if d == nil || c.phase.Load() != phOpen || d.kick.Load() || !d.owner.CompareAndSwap(ownFree, ownPoll) {
+		return true // (kick: the reader has not taken what Poll handed over yet)
+	}
+	defer d.owner.Store(ownFree)
+	d.takes.Add(1)
+	// Control, not Read: the parked reader holds the descriptor's read
+	// lock while it waits; the owner word is what serializes reads.
+	buf := ds.directBuf()
+	d.pbuf, d.pn, d.perr = buf, 0, nil
+	cerr := fdRaw{d.fc}.Control(d.pollCB)
+	d.pbuf = nil
+	n, rerr := d.pn, d.perr
+	if errors.Is(rerr, syscall.EAGAIN) || errors.Is(rerr, syscall.EINTR) {
+		return false // nothing there
+	}
+	if cerr != nil || n == 0 && rerr == nil {
+		return true // closed, or at the end: the reader finds it
+	}
+	if rerr != nil {
+		d.handOver(nil, rerr)
+		return true
+	}
+	d.cc.in.Add(int64(n))
+	msgs := ds.msgs[:0]
+	used := c.takeFrames(buf[:n], d.server, &msgs)
+	if used < n {
+		d.handOver(buf[used:n], nil)
+	}
+	wake = used < n || n == len(buf)
+	for i := range msgs {
+		c.msgsIn.Add(1)
+		c.directIn.Add(1)
+		c.bytesIn.Add(int64(len(msgs[i].Data)))
+		c.queueIn(msgs[i])
+		msgs[i] = Message{}
+	}
+	ds.msgs = msgs[:0]
+	return wake
+}
+
+// handOver gives the reader goroutine what Poll read but does not take (or
+// the read error), ahead of the socket; the kick flag ends its wait once
+// the caller has it woken (readAll).
+func (d *directRead) handOver(rest []byte, err error) {
+	d.cc.setPre(rest, err)
+	d.handOvers.Add(1)
+	d.kick.Store(true)
+}
 
 // peekSocket is one non-blocking recv(2) with MSG_PEEK: the bytes stay in
 // the socket.
@@ -114,11 +311,43 @@ func (d *directSet) signal() {
 	_, _ = syscall.Write(d.efd, (*[8]byte)(unsafe.Pointer(&one))[:])
 }
 
-// addDirect puts c's socket in the hub's epoll set and starts the poller
-// when needed (regMu held).
-func (h *hub) addDirect(c *Conn) {
-	d := &h.ds
-	fc := c.dr.fc
+// dirOf is c's directRead (nil when Poll does not read c's socket).
+func dirOf(c *Conn) *directRead {
+	d, _ := c.fp.(*directRead)
+	return d
+}
+
+// adopt moves the socket to an fdConn, out of Go's poller (see fastpath.go).
+func (d *directSet) adopt(c *Conn, cc *countingConn, wc *watchConn) connPath {
+	fc := takeOver(cc)
+	if fc == nil {
+		return nil
+	}
+	return newDirectRead(c, cc, wc, fc)
+}
+
+// takeOver moves cc's TCP socket to an fdConn (attach, before the
+// goroutines start); nil where that is not done (not TCP, or closed
+// meanwhile).
+func takeOver(cc *countingConn) *fdConn {
+	cc.swapMu.Lock()
+	defer cc.swapMu.Unlock()
+	fc := takeFD(cc.Conn)
+	if fc != nil {
+		cc.Conn = fc
+		cc.tw = newRawTryWriter(fdRaw{fc})
+	}
+	return fc
+}
+
+// add puts c's socket in the hub's epoll set and starts the poller when
+// needed (regMu held).
+func (d *directSet) add(h *hub, c *Conn) {
+	dr := dirOf(c)
+	if dr == nil {
+		return
+	}
+	fc := dr.fc
 	if d.conns == nil && !d.open() {
 		return // fc waits with poll(2); the reader goroutine reads everything
 	}
@@ -134,7 +363,7 @@ func (h *hub) addDirect(c *Conn) {
 	}); err != nil || cerr != nil {
 		return
 	}
-	c.dr.key = key
+	dr.key = key
 	d.conns[key] = c
 	fc.set.Store(d)
 	if !d.running {
@@ -189,13 +418,13 @@ func (d *directSet) open() bool {
 	return true
 }
 
-// removeDirect forgets c (regMu held); its socket leaves the epoll set when
-// it is closed. The poller ends with the last connection.
-func (h *hub) removeDirect(c *Conn) {
-	if c.dr != nil && c.dr.key != 0 {
-		delete(h.ds.conns, c.dr.key)
-		if len(h.ds.conns) == 0 && h.ds.running {
-			h.ds.signal()
+// remove forgets c (regMu held); its socket leaves the epoll set when it
+// is closed. The poller ends with the last connection.
+func (d *directSet) remove(h *hub, c *Conn) {
+	if dr := dirOf(c); dr != nil && dr.key != 0 {
+		delete(d.conns, dr.key)
+		if len(d.conns) == 0 && d.running {
+			d.signal()
 		}
 	}
 }
@@ -279,7 +508,7 @@ func (d *directSet) poller(regMu *sync.Mutex, done chan struct{}) {
 				continue
 			}
 			cs[i] = nil
-			fc := c.dr.fc
+			fc := dirOf(c).fc
 			if evs[i].Events&epollIn != 0 {
 				switch w := fc.rwait.Load(); {
 				case w == waitLazy && !idle:
@@ -382,7 +611,7 @@ func (d *directSet) takeFwd() []fwdConn {
 func (d *directSet) unforward() {
 	f := d.takeFwd()
 	for i, fw := range f {
-		fw.c.dr.fc.notify(false)
+		dirOf(fw.c).fc.notify(false)
 		f[i] = fwdConn{}
 	}
 }
@@ -390,11 +619,10 @@ func (d *directSet) unforward() {
 // directPerPoll is the most connections one Poll reads directly.
 const directPerPoll = 8
 
-// readDirectAll reads directly from the sockets that received data since
-// the last call (caller thread, from Poll), and has the poller wake the
+// readAll reads directly from the sockets that received data since the
+// last call (caller thread, from Poll), and has the poller wake the
 // goroutines waiting for the others.
-func (h *hub) readDirectAll() {
-	d := &h.ds
+func (d *directSet) readAll(h *hub) {
 	d.polls.Add(1)
 	h.regMu.Lock()
 	ep, live := d.ep, len(d.conns)
@@ -439,14 +667,14 @@ func (h *hub) readDirectAll() {
 // goroutines', on every core; Poll reads a few, for latency), else a note
 // for the poller to wake whoever waits.
 func (d *directSet) readOne(h *hub, c *Conn, evs uint32, direct int, noted bool) (int, bool) {
-	fc := c.dr.fc
+	fc := dirOf(c).fc
 	if evs&epollIn != 0 {
 		wake := true
 		if direct < directPerPoll && fc.rwait.Load() == waitLazy {
 			direct++
 			// The peer's FIN (or an error) may wait behind the data
 			// Poll takes: the reader must see it.
-			wake = c.readDirect(h) || evs&epollEnd != 0
+			wake = c.readDirect(d) || evs&epollEnd != 0
 		}
 		if wake && fc.rwait.Load() != waitNone {
 			noted = d.note(fc, false) || noted
@@ -468,10 +696,9 @@ func (d *directSet) note(c *fdConn, write bool) bool {
 	return first
 }
 
-// closeDirect closes the epoll set once no connection is left (caller
-// thread, after every goroutine ended); a later connection makes a new one.
-func (h *hub) closeDirect() {
-	d := &h.ds
+// close closes the epoll set once no connection is left (caller thread,
+// after every goroutine ended); a later connection makes a new one.
+func (d *directSet) close(h *hub) {
 	h.regMu.Lock()
 	for d.conns != nil && len(d.conns) == 0 && d.running {
 		done := d.pdone
@@ -490,9 +717,9 @@ func (h *hub) closeDirect() {
 	h.regMu.Unlock()
 }
 
-func (h *hub) directBuf() []byte {
-	if h.ds.buf == nil {
-		h.ds.buf = make([]byte, directReadMax)
+func (d *directSet) directBuf() []byte {
+	if d.buf == nil {
+		d.buf = make([]byte, directReadMax)
 	}
-	return h.ds.buf
+	return d.buf
 }

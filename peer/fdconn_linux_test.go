@@ -49,14 +49,14 @@ func fdPair(t *testing.T, h *hub) (*fdConn, net.Conn) {
 	}
 	if h != nil {
 		c := newConn(h, resolve(&Options{}))
-		c.dr = &directRead{c: c, fc: fc}
+		c.fp = &directRead{c: c, fc: fc}
 		h.register(c)
 		if fc.set.Load() == nil {
 			t.Fatal("not in the hub's epoll set")
 		}
 		t.Cleanup(func() {
 			h.unregister(c)
-			h.closeDirect()
+			h.path().close(h)
 		})
 	}
 	t.Cleanup(func() {
@@ -71,7 +71,7 @@ func TestFDConn(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			var h *hub
 			if mode == "epoll" {
-				h = &hub{}
+				h = &hub{fp: newHubPath()}
 			}
 			t.Run("read waits for data", func(t *testing.T) {
 				fc, other := fdPair(t, h)
@@ -220,7 +220,7 @@ func TestPollReadsMessageThenPeerFIN(t *testing.T) {
 			if ev, ok := sp.find(EventConnected, nil); ok {
 				c = ev.Conn
 			}
-			return c != nil && c.dr != nil && c.dr.fc.rwait.Load() == waitLazy
+			return c != nil && dirOf(c) != nil && dirOf(c).fc.rwait.Load() == waitLazy
 		})
 		sp.events = sp.events[:0]
 		_, _ = conn.Write(rawFrame(frame{fin: true, op: opText, payload: []byte("bye"), masked: true}, -1))
@@ -245,7 +245,7 @@ func TestPollReadsMessageThenPeerFIN(t *testing.T) {
 // that way, at 1.3x the round trip).
 func TestPollerLeavesTheSocketsWhenPollComesBack(t *testing.T) {
 	r := newRig(t, Options{}, Options{})
-	sd, cd := &r.srv.hub.ds, &r.cl.hub.ds
+	sd, cd := r.srv.hub.fp.(*directSet), r.cl.hub.fp.(*directSet)
 	for round := 0; round < 5; round++ {
 		deadline := time.Now().Add(testTimeout)
 		for sd.mode.Load() == modeQuiet || cd.mode.Load() == modeQuiet {
@@ -289,7 +289,7 @@ func TestSetNoDelayDuringTakeOver(t *testing.T) {
 	cc := newCountingConn(nc, nil)
 	defer cc.closeConn()
 	done := make(chan *fdConn)
-	go func() { done <- cc.takeOver() }()
+	go func() { done <- takeOver(cc) }()
 	// No synchronization but swapMu: reading the connection while (or,
 	// here, after) takeOver swaps it is a race unless it holds swapMu.
 	time.Sleep(50 * time.Millisecond)

@@ -77,12 +77,12 @@ type watchConn struct {
 	np      int
 	line    int // wHTTP: bytes in the current line
 	client  bool
-	inFrag  bool        // a fragmented data message is under way
-	deflate bool        // permessage-deflate negotiated: RSV1 allowed (as gorilla allows it)
-	limit   int64       // largest message in bytes on the wire, 0 for none (gorilla's read limit)
-	msgLen  uint64      // bytes of the current message so far
-	dr      *directRead // set once established, when Poll may read directly
-	lineCR  bool        // wHTTP: the current line starts with CR
+	inFrag  bool     // a fragmented data message is under way
+	deflate bool     // permessage-deflate negotiated: RSV1 allowed (as gorilla allows it)
+	limit   int64    // largest message in bytes on the wire, 0 for none (gorilla's read limit)
+	msgLen  uint64   // bytes of the current message so far
+	fp      connPath // set once established, when Poll may read directly
+	lineCR  bool     // wHTTP: the current line starts with CR
 	err     error
 }
 
@@ -121,10 +121,10 @@ func (w *watchConn) Read(p []byte) (int, error) {
 		w.err, w.st = nil, wOff
 		return 0, err
 	}
-	if w.dr != nil && w.st == wHeader && w.nh == 0 && !w.inFrag && w.dr.c.phase.Load() == phOpen {
+	if w.fp != nil && w.st == wHeader && w.nh == 0 && !w.inFrag {
 		// Between frames with nothing buffered above: Poll may take
 		// complete frames until data comes.
-		w.dr.park()
+		w.fp.park()
 	}
 	n, err := w.Conn.Read(p)
 	if w.st == wOff || n == 0 {

@@ -29,9 +29,17 @@ type hub struct {
 
 	regMu sync.Mutex
 	live  map[*Conn]struct{}
-	ds    directSet // guarded by regMu, except its caller-thread scratch
+	fp    hubPath // the fast path (set by NewClient / NewServer; nil: none)
 
 	wg sync.WaitGroup
+}
+
+// path is the hub's fast path (the no-op one for a hub made without).
+func (h *hub) path() hubPath {
+	if h.fp == nil {
+		return noPath{}
+	}
+	return h.fp
 }
 
 func (h *hub) push(it item) {
@@ -173,16 +181,14 @@ func (h *hub) register(c *Conn) {
 		h.live = make(map[*Conn]struct{})
 	}
 	h.live[c] = struct{}{}
-	if c.dr != nil {
-		h.addDirect(c)
-	}
+	h.path().add(h, c)
 	h.regMu.Unlock()
 }
 
 func (h *hub) unregister(c *Conn) {
 	h.regMu.Lock()
 	delete(h.live, c)
-	h.removeDirect(c)
+	h.path().remove(h, c)
 	h.regMu.Unlock()
 }
 
@@ -200,7 +206,7 @@ func (h *hub) liveConns() []*Conn {
 // connection (which makes the rest end promptly) and waits again.
 func (h *hub) wait(grace time.Duration) {
 	h.stopWaker()
-	defer h.closeDirect()
+	defer h.path().close(h)
 	defer func() {
 		h.wk.mu.Lock()
 		h.wk.closed = false

@@ -40,6 +40,7 @@ type Server struct {
 func NewServer(opts Options) *Server {
 	opts.Protocols = append([]string(nil), opts.Protocols...)
 	s := &Server{opts: opts, lim: resolve(&opts), peers: make(map[int32]*Conn)}
+	s.hub.fp = newHubPath()
 	if opts.ExtraHeaders != nil {
 		h := opts.ExtraHeaders.Clone()
 		s.extra.Store(&h)
@@ -249,7 +250,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // the one that returns its EventDisconnected.
 func (s *Server) Poll(dst []Event) []Event {
 	s.hub.flushDirty()
-	s.hub.readDirectAll()
+	s.hub.path().readAll(&s.hub)
 	q := s.hub.take()
 	for i := range q {
 		ev := q[i].apply()

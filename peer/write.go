@@ -56,7 +56,7 @@ func (c *Conn) Send(data []byte, mode WriteMode) error {
 	// The next Poll writes small amounts directly; the waker wakes the
 	// writer goroutine if no Poll comes soon (see waker). Where Poll cannot
 	// write, or there is more than it writes, the writer is woken at once.
-	direct := c.cc.Load().raw != nil
+	direct := c.cc.Load().tw != nil
 	if direct && !c.dirty {
 		c.dirty = true
 		c.hub.dirty = append(c.hub.dirty, c)
@@ -261,7 +261,7 @@ const (
 func (c *Conn) flushDirect() {
 	c.dirty = false
 	cc := c.cc.Load()
-	if cc == nil || cc.raw == nil || c.outBytes.Load() > directMaxBytes || c.outCount.Load() > directMaxCount ||
+	if cc == nil || cc.tw == nil || c.outBytes.Load() > directMaxBytes || c.outCount.Load() > directMaxCount ||
 		!c.writeMu.TryLock() {
 		return // the writer goroutine (already signalled by Send) does it
 	}
