@@ -99,4 +99,8 @@
 //
 // On other systems, and for connections with TLS, Poll does no reads and the
 // reader goroutine reads everything; the rules above are the same.
+//
+// The portable code reaches the platform's part (Poll's writes on Unix; the
+// epoll set, the parked readers and Poll's reads on Linux) through one seam,
+// fastpath.go: hubPath, connPath and tryWriter, with a no-op default.
 package peer
