@@ -442,8 +442,10 @@ func TestAllowedOrigins(t *testing.T) {
 	}
 }
 
-// A peer that sends a text frame with invalid UTF-8 is failed with 1007.
+// A peer that sends a text frame with invalid UTF-8 is failed with 1007 (and
+// the message's pooled buffer is returned).
 func TestInvalidUTF8ReceivedCloses1007(t *testing.T) {
+	out := traceBufs(t)
 	srv, sp := newServer(t, Options{})
 	ws, _, err := websocket.DefaultDialer.Dial(wsURL(srv, "/"), nil)
 	if err != nil {
@@ -464,6 +466,10 @@ func TestInvalidUTF8ReceivedCloses1007(t *testing.T) {
 	ev, _ := sp.find(EventDisconnected, nil)
 	if ev.Clean || !errors.Is(ev.Err, ErrInvalidUTF8) || ev.Conn.Available() != 0 {
 		t.Fatalf("server %+v", ev)
+	}
+	srv.Stop()
+	if n := out.Load(); n != 0 {
+		t.Fatalf("%d pooled buffers not returned", n)
 	}
 }
 

@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 // Regression tests for the defects of issue 17 (each failed before its fix).
@@ -46,28 +44,6 @@ func traceBufs(t *testing.T) *atomic.Int64 {
 	poolTrace = func(d int) { out.Add(int64(d)) }
 	t.Cleanup(func() { poolTrace = nil })
 	return &out
-}
-
-// A text message that fails UTF-8 validation returns its pooled buffer.
-func TestInvalidUTF8ReturnsBuffer(t *testing.T) {
-	out := traceBufs(t)
-	srv, sp := newServer(t, Options{})
-	ws, _, err := websocket.DefaultDialer.Dial(wsURL(srv, "/"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
-	if err := ws.WriteMessage(websocket.TextMessage, []byte{'o', 'k', 0xff}); err != nil {
-		t.Fatal(err)
-	}
-	ws.SetReadDeadline(time.Now().Add(testTimeout))
-	_, _, _ = ws.ReadMessage()
-	ws.Close()
-	waitUntil(t, "server disconnect", sp.step, func() bool { return sp.count(EventDisconnected) == 1 })
-	srv.Stop()
-	if n := out.Load(); n != 0 {
-		t.Fatalf("%d pooled buffers not returned", n)
-	}
 }
 
 // Messages the reader drops (closing, inbound queue full) return their

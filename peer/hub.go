@@ -161,13 +161,17 @@ func (h *hub) flushDirty() {
 }
 
 // take swaps the queue out; give it back with release after processing.
-func (h *hub) take() []item {
-	h.mu.Lock()
-	q := h.q
-	h.q = h.spare
-	h.mu.Unlock()
-	h.spare = nil
-	return q
+func (h *hub) take() []item { return swapOut(&h.mu, &h.q, &h.spare) }
+
+// swapOut returns *q and puts *spare (empty, reused storage) in its place
+// under mu; *spare is nil until the caller gives the storage back.
+func swapOut[T any](mu *sync.Mutex, q, spare *[]T) []T {
+	mu.Lock()
+	out := *q
+	*q = *spare
+	mu.Unlock()
+	*spare = nil
+	return out
 }
 
 func (h *hub) release(q []item) {

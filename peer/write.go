@@ -206,14 +206,7 @@ func (c *Conn) flushOut() error {
 }
 
 // takeOut swaps the outbound queue for the spare one (writeMu held).
-func (c *Conn) takeOut() []outMsg {
-	c.outMu.Lock()
-	q := c.outQ
-	c.outQ = c.wspare
-	c.outMu.Unlock()
-	c.wspare = nil
-	return q
-}
+func (c *Conn) takeOut() []outMsg { return swapOut(&c.outMu, &c.outQ, &c.wspare) }
 
 // writeMessages writes q's messages inside a batch (writeFrame, or gorilla's
 // writer with TLS or compression), frees them and keeps q as the spare queue
