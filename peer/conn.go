@@ -94,7 +94,7 @@ type Conn struct {
 
 	// stats
 	msgsIn, msgsOut, bytesIn, bytesOut atomic.Int64
-	directIn                           atomic.Int64 // of msgsIn, read by Poll (direct_linux.go)
+	directIn                           atomic.Int64 // of msgsIn, read by Poll (fastpath_linux.go)
 	rtt                                atomic.Int64
 	pingAt                             atomic.Int64 // oldest unanswered ping (ns since t0), 0 none
 }

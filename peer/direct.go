@@ -8,12 +8,10 @@ import (
 // Frames Poll takes from a socket itself (a platform's fast path, see
 // fastpath.go), and masking.
 
-// Poll takes at most this much per connection and call; the rest is the
-// reader goroutine's, so bulk transfers keep their own core.
-const (
-	directReadMax    = 64 << 10
-	directReadFrames = 64
-)
+// Poll takes at most this many frames per connection and call (and at most
+// fastpath.ReadMax bytes); the rest is the reader goroutine's, so bulk
+// transfers keep their own core.
+const directReadFrames = 64
 
 // takeFrames parses complete plain data frames from b into msgs (unmasked
 // copies in pooled buffers) within the inbound limits and returns the bytes

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/gowebsocket/godot-gowebsocket/peer/internal/fastpath"
 )
 
 // mixedStream builds a byte stream of n messages of every kind (plain small
@@ -129,12 +131,12 @@ func writeChunks(conn net.Conn, r *rand.Rand, stream []byte, ends []int, errc ch
 // ends), so that Poll takes a good share of the data.
 func lateReaders(t *testing.T) {
 	var hr atomic.Uint64
-	parkHook = func() {
+	fastpath.ParkHook = func() {
 		if n := hr.Add(1); n%3 == 0 {
 			time.Sleep(time.Duration(n%200) * time.Microsecond)
 		}
 	}
-	t.Cleanup(func() { parkHook = nil })
+	t.Cleanup(func() { fastpath.ParkHook = nil })
 }
 
 func TestDirectReadMixedStream(t *testing.T) {
@@ -161,7 +163,7 @@ func TestDirectReadMixedStream(t *testing.T) {
 				waitUntil(t, "connected", cp.step, func() bool { return cl.Status() == ClientConnected })
 				c, step = cl.Conn(), cp.step
 			}
-			if dirOf(c) == nil {
+			if readerOf(c) == nil {
 				t.Fatal("no direct read on a plain TCP connection")
 			}
 			stream, want, pings, ends := mixedStream(r, 2000, raw.client)
@@ -215,8 +217,8 @@ func TestDirectReadMixedStream(t *testing.T) {
 			}
 			direct, all := c.directIn.Load(), c.msgsIn.Load()
 			t.Logf("%d messages, %d pings; %d read by Poll, %d by the reader goroutine; Poll handed bytes over %d times",
-				len(want), len(pings), direct, all-direct, dirOf(c).handOvers.Load())
-			if dirOf(c).handOvers.Load() == 0 {
+				len(want), len(pings), direct, all-direct, readerOf(c).HandOvers())
+			if readerOf(c).HandOvers() == 0 {
 				t.Fatal("Poll never handed bytes over to the reader")
 			}
 			if all != int64(len(want)) {
@@ -273,9 +275,9 @@ func TestDirectReadFragmentedStream(t *testing.T) {
 			t.Fatalf("state %v after %d of %d messages (%d sent)", r.sc.State(), got, n, sent)
 		}
 	}
-	d := dirOf(r.sc)
-	t.Logf("%d messages: %d read by Poll, %d hand-overs", n, r.sc.directIn.Load(), d.handOvers.Load())
-	if r.sc.directIn.Load() == 0 || d.handOvers.Load() == 0 {
+	d := readerOf(r.sc)
+	t.Logf("%d messages: %d read by Poll, %d hand-overs", n, r.sc.directIn.Load(), d.HandOvers())
+	if r.sc.directIn.Load() == 0 || d.HandOvers() == 0 {
 		t.Fatal("the stream should have gone through both paths")
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// Direct reads (direct.go, direct_linux.go): Poll takes complete plain frames itself, the
+// Direct reads (direct.go, internal/fastpath): Poll takes complete plain frames itself, the
 // reader goroutine everything else. Whichever thread reads, messages arrive
 // whole and in order, control frames are answered, and bad frames fail the
 // connection as before.

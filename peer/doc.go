@@ -64,8 +64,10 @@
 //
 //   - Server.mu: stopping, and the WaitGroup.Add of new goroutines against
 //     Stop's wait;
-//   - hub.regMu: the set of live connections and, on Linux, the epoll set's
-//     table of connections;
+//   - hub.regMu: the set of live connections;
+//   - on Linux, the epoll set's mutex (internal/fastpath Set.mu): its table
+//     of connections and its lifetime (taken under regMu by register and
+//     unregister, alone by the poller and Poll);
 //   - Conn.writeMu: every write to the socket, by whichever goroutine: the
 //     writer, the reader (pongs, the close frames it sends) or Poll (which
 //     only tries it, and skips the connection when it is taken); also the
@@ -100,7 +102,10 @@
 // On other systems, and for connections with TLS, Poll does no reads and the
 // reader goroutine reads everything; the rules above are the same.
 //
-// The portable code reaches the platform's part (Poll's writes on Unix; the
-// epoll set, the parked readers and Poll's reads on Linux) through one seam,
-// fastpath.go: hubPath, connPath and tryWriter, with a no-op default.
+// The portable code reaches the platform's part through one seam,
+// fastpath.go: hubPath, connPath and tryWriter, with a no-op default that a
+// platform replaces from init: fastpath_unix.go (Poll's writes) and
+// fastpath_linux.go, an adapter to internal/fastpath (the sockets out of
+// Go's poller, the epoll set and its poller, the parked readers and Poll's
+// reads).
 package peer

@@ -6,8 +6,8 @@ import "net"
 // and without blocking, where a platform allows it (see the package
 // documentation). The portable connection (goroutines only) sees it through
 // this seam, called once per place; a platform fills it in from an init
-// function (fastpath_unix.go: Poll's writes; direct_linux.go: the hub's own
-// epoll set and Poll's reads). Without one, the no-op implementation below
+// function (fastpath_unix.go: Poll's writes; fastpath_linux.go with
+// internal/fastpath: the hub's own epoll set and Poll's reads). Without one, the no-op implementation below
 // leaves all the I/O to the goroutines.
 
 // hubPath is a platform's fast path for the connections of one hub (a
@@ -26,11 +26,11 @@ type hubPath interface {
 
 // connPath is a connection's part of the fast path.
 type connPath interface {
-	// park is the reader goroutine's wait for data at a frame boundary
+	// Park is the reader goroutine's wait for data at a frame boundary
 	// with nothing buffered above the socket (from watchConn.Read): Poll
 	// may take complete frames meanwhile. It returns when the reader is to
 	// read (data, the end, an error, or what Poll handed over).
-	park()
+	Park()
 }
 
 // tryWriter writes with one non-blocking write: Poll's direct flush

@@ -22,7 +22,7 @@ func init() {
 }
 
 // rawTryWriter writes through a syscall.RawConn (a net.TCPConn's, or on
-// Linux an fdConn's), one attempt, never waiting for the socket.
+// Linux a fastpath.Socket's), one attempt, never waiting for the socket.
 type rawTryWriter struct {
 	raw syscall.RawConn
 	f   func(fd uintptr) bool // made once: no allocation per write

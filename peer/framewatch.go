@@ -124,7 +124,7 @@ func (w *watchConn) Read(p []byte) (int, error) {
 	if w.fp != nil && w.st == wHeader && w.nh == 0 && !w.inFrag {
 		// Between frames with nothing buffered above: Poll may take
 		// complete frames until data comes.
-		w.fp.park()
+		w.fp.Park()
 	}
 	n, err := w.Conn.Read(p)
 	if w.st == wOff || n == 0 {

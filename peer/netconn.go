@@ -39,7 +39,7 @@ type countingConn struct {
 	buf      *[]byte // batched bytes not yet written (after endBatchTry: the unwritten rest)
 	werr     error
 
-	// Bytes Poll read but left to the reader goroutine (direct_linux.go), read
+	// Bytes Poll read but left to the reader goroutine (fastpath.Owner.HandOver), read
 	// before the socket; then preErr. Handed over with the read side.
 	pre    *[]byte
 	preOff int

@@ -1,6 +1,6 @@
 //go:build linux
 
-package peer
+package fastpath
 
 import (
 	"errors"
@@ -13,12 +13,9 @@ import (
 	"unsafe"
 )
 
-// On Linux the fast path also reads: the hub's own epoll set, Poll's
-// reads of complete frames, the parked readers (below), and fdConn
-// (fdconn_linux.go).
-func init() {
-	newHubPath = func() hubPath { return &directSet{} }
-}
+// ReadMax is the most Poll reads from one socket per call; the rest is the
+// reader goroutine's, so bulk transfers keep their own core.
+const ReadMax = 64 << 10
 
 // Direct reads: the polling thread takes complete messages from the socket.
 //
@@ -33,14 +30,14 @@ func init() {
 // the limits, text valid UTF-8). Whatever follows (control frames,
 // fragments, compressed frames, partial frames, anything malformed, frames
 // past a full inbound queue) is handed to the reader goroutine ahead of the
-// socket (countingConn.pre) and the reader is woken, so gorilla sees the
+// socket (Owner.HandOver) and the reader is woken, so gorilla sees the
 // same byte stream, and the rules and the errors are the same whichever
 // thread reads.
 //
-// For this the socket leaves Go's network poller (fdConn): there, every
+// For this the socket leaves Go's network poller (Socket): there, every
 // arrival woke a thread (and the parked reader) even when Poll took the
 // data. In the hub's own epoll set a parked reader is woken only for what
-// Poll leaves to it, or by the hub's poller when nobody polls (directSet,
+// Poll leaves to it, or by the hub's poller when nobody polls (Set,
 // below).
 //
 // Ownership of the socket's read side is one atomic word: the reader owns it
@@ -53,15 +50,33 @@ const (
 	ownPoll                // Poll reads
 )
 
-// parkHook, when set (tests), runs when a parked reader wakes: a late
+// ParkHook, when set (tests), runs when a parked reader wakes: a late
 // wake-up lets Poll win the race for the data more often.
-var parkHook func()
+var ParkHook func()
 
-// directRead is a connection's shared read side (nil where the socket is not
-// a plain TCP socket under watchConn: TLS, proxies, other platforms).
-type directRead struct {
-	c      *Conn
-	fc     *fdConn // the socket, out of Go's poller (fdconn_linux.go)
+// Owner is the connection a Reader reads for (the peer package's Conn).
+type Owner interface {
+	// Open reports whether the connection is open (else the reader
+	// goroutine reads everything).
+	Open() bool
+	// HandedOver reports whether bytes or an error that Poll handed over
+	// wait for the reader goroutine (ahead of the socket).
+	HandedOver() bool
+	// HandOver gives the reader goroutine rest (copied) and err, ahead of
+	// the socket.
+	HandOver(rest []byte, err error)
+	// Take takes the complete plain data frames at the head of b (read from
+	// the socket by Poll; frames from a client are masked when server) as
+	// messages, and returns the bytes they span; it counts all of b as read
+	// from the wire. Caller goroutine, while the Reader owns the read side.
+	Take(b []byte, server bool) (used int)
+}
+
+// Reader is a connection's shared read side (only for a plain TCP socket
+// right under the WebSocket's frame reader: no TLS).
+type Reader struct {
+	o      Owner
+	fc     *Socket // the socket, out of Go's poller (socket_linux.go)
 	server bool    // frames from the peer must be masked
 	key    uint32
 	owner  atomic.Int32
@@ -69,10 +84,9 @@ type directRead struct {
 
 	one    [1]byte
 	waitCB func(fd uintptr) bool // reader: true once readable (or EOF/error), or kicked
-	kick   atomic.Bool           // Poll left bytes (or an error) in cc.pre for the reader
+	kick   atomic.Bool           // Poll handed bytes (or an error) over to the reader
 	// handOvers counts kicks (tests)
 	handOvers atomic.Int64
-	cc        *countingConn
 
 	pollCB func(fd uintptr) // Poll: reads pbuf; sets pn, perr
 	pbuf   []byte
@@ -80,9 +94,10 @@ type directRead struct {
 	perr   error
 }
 
-// newDirectRead: fc is the socket right under wc, taken over by cc (attach).
-func newDirectRead(c *Conn, cc *countingConn, wc *watchConn, fc *fdConn) *directRead {
-	d := &directRead{c: c, cc: cc, fc: fc, server: !wc.client}
+// NewReader makes the read side of fc (taken over with TakeFD) for o;
+// server: frames from the peer must be masked.
+func NewReader(fc *Socket, o Owner, server bool) *Reader {
+	d := &Reader{o: o, fc: fc, server: server}
 	d.owner.Store(ownReader)
 	d.waitCB = func(fd uintptr) bool {
 		if d.kick.Load() {
@@ -98,21 +113,21 @@ func newDirectRead(c *Conn, cc *countingConn, wc *watchConn, fc *fdConn) *direct
 // park is the reader goroutine's wait for data at a frame boundary (from
 // watchConn.Read): meanwhile Poll may take complete frames itself. It returns
 // owning the read side with data (or an end, or an error) in the socket.
-func (d *directRead) park() {
-	if d.c.phase.Load() != phOpen {
+func (d *Reader) Park() {
+	if !d.o.Open() {
 		return
 	}
-	if d.cc.pre != nil || d.cc.preErr != nil {
+	if d.o.HandedOver() {
 		return // what Poll handed over comes first
 	}
 	g := d.takes.Load()
 	d.owner.Store(ownFree)
 	for i := 0; ; i++ {
 		err := fdRaw{d.fc}.Read(d.waitCB)
-		if parkHook != nil {
-			parkHook()
+		if ParkHook != nil {
+			ParkHook()
 		}
-		if d.kick.Load() || err != nil || d.c.phase.Load() != phOpen {
+		if d.kick.Load() || err != nil || !d.o.Open() {
 			d.acquire()
 			d.kick.Store(false) // what Poll left for us is ours now
 			return
@@ -139,7 +154,7 @@ func (d *directRead) park() {
 }
 
 // acquire takes the read side back from Poll (reader goroutine).
-func (d *directRead) acquire() {
+func (d *Reader) acquire() {
 	for i := 0; !d.owner.CompareAndSwap(ownFree, ownReader); i++ {
 		d.backOff(i)
 	}
@@ -149,7 +164,7 @@ func (d *directRead) acquire() {
 // yield a few times, then sleep (the polling thread may have been
 // preempted). Nothing here makes Poll wake us: a goroutine readied from the
 // polling thread costs that thread a scheduler hand-off.
-func (d *directRead) backOff(i int) {
+func (d *Reader) backOff(i int) {
 	if i < 20 {
 		runtime.Gosched()
 	} else {
@@ -157,20 +172,19 @@ func (d *directRead) backOff(i int) {
 	}
 }
 
-// readDirect is Poll's read (caller thread): complete plain frames at the
-// head of the socket become messages, queued as the reader would queue them.
-// It reports whether the reader goroutine must look at the socket (what
-// Poll did not take, the end, an error, or more than one read took).
-func (c *Conn) readDirect(ds *directSet) (wake bool) {
-	d := dirOf(c)
-	if d == nil || c.phase.Load() != phOpen || d.kick.Load() || !d.owner.CompareAndSwap(ownFree, ownPoll) {
+// read is Poll's read (caller thread): complete plain frames at the head of
+// the socket become messages (Owner.Take), queued as the reader would queue
+// them. It reports whether the reader goroutine must look at the socket
+// (what Poll did not take, the end, an error, or more than one read took).
+func (d *Reader) read(s *Set) (wake bool) {
+	if !d.o.Open() || d.kick.Load() || !d.owner.CompareAndSwap(ownFree, ownPoll) {
 		return true // (kick: the reader has not taken what Poll handed over yet)
 	}
 	defer d.owner.Store(ownFree)
 	d.takes.Add(1)
 	// Control, not Read: the parked reader holds the descriptor's read
 	// lock while it waits; the owner word is what serializes reads.
-	buf := ds.directBuf()
+	buf := s.directBuf()
 	d.pbuf, d.pn, d.perr = buf, 0, nil
 	cerr := fdRaw{d.fc}.Control(d.pollCB)
 	d.pbuf = nil
@@ -185,29 +199,18 @@ func (c *Conn) readDirect(ds *directSet) (wake bool) {
 		d.handOver(nil, rerr)
 		return true
 	}
-	d.cc.in.Add(int64(n))
-	msgs := ds.msgs[:0]
-	used := c.takeFrames(buf[:n], d.server, &msgs)
+	used := d.o.Take(buf[:n], d.server)
 	if used < n {
 		d.handOver(buf[used:n], nil)
 	}
-	wake = used < n || n == len(buf)
-	for i := range msgs {
-		c.msgsIn.Add(1)
-		c.directIn.Add(1)
-		c.bytesIn.Add(int64(len(msgs[i].Data)))
-		c.queueIn(msgs[i])
-		msgs[i] = Message{}
-	}
-	ds.msgs = msgs[:0]
-	return wake
+	return used < n || n == len(buf)
 }
 
 // handOver gives the reader goroutine what Poll read but does not take (or
 // the read error), ahead of the socket; the kick flag ends its wait once
 // the caller has it woken (readAll).
-func (d *directRead) handOver(rest []byte, err error) {
-	d.cc.setPre(rest, err)
+func (d *Reader) handOver(rest []byte, err error) {
+	d.o.HandOver(rest, err)
 	d.handOvers.Add(1)
 	d.kick.Store(true)
 }
@@ -226,26 +229,28 @@ func peekSocket(fd uintptr, b []byte) (int, error) {
 // readSocket is one read(2) on a non-blocking socket.
 func readSocket(fd uintptr, b []byte) (int, error) { return syscall.Read(int(fd), b) }
 
-// The hub's fdConn sockets are in one epoll set, ep (edge-triggered). Poll
+// The hub's Sockets are in one epoll set, ep (edge-triggered). Poll
 // looks there (one non-blocking epoll_wait per call, whatever the number of
 // connections) and reads complete frames itself. The hub's poller goroutine
 // waits in Go's own poller on a second set, the gate, which holds an eventfd
 // and, only while the poller must watch the sockets, ep itself: while some
-// goroutine waits urgently for a socket (fdConn.await), or while nobody
+// goroutine waits urgently for a socket (Socket.await), or while nobody
 // calls Poll (the parked readers must then read: pings, closes,
 // back-pressure). Otherwise nothing that arrives on a socket wakes any
 // thread but the one that calls Poll; Poll and urgent waiters signal the
 // eventfd.
-type directSet struct {
+type Set struct {
+	mu sync.Mutex // guards conns, next, running, pdone and the sets' lifetime
+
 	ep    int      // sockets and the eventfd; valid while conns != nil
 	gate  *os.File // epoll set: the eventfd, and ep in modeMain
 	grc   syscall.RawConn
 	gfd   int // the gate's descriptor
 	efd   int
-	conns map[uint32]*Conn
+	conns map[uint32]*Reader
 	next  uint32
 
-	running bool          // the poller goroutine runs (regMu)
+	running bool          // the poller goroutine runs
 	pdone   chan struct{} // closed when it returns
 
 	mode   atomic.Int32  // modeMain / modeQuiet (set under gmu)
@@ -268,16 +273,15 @@ type directSet struct {
 
 	events [128]syscall.EpollEvent // caller thread
 	buf    []byte                  // caller thread: read buffer
-	msgs   []Message               // caller thread: scratch
 }
 
 type note struct {
-	c     *fdConn
+	c     *Socket
 	write bool
 }
 
 type fwdConn struct {
-	c   *Conn
+	c   *Reader
 	evs uint32
 }
 
@@ -300,53 +304,25 @@ const (
 
 // urgentAdd counts urgent waits; the first one moves a quiet poller to the
 // sockets.
-func (d *directSet) urgentAdd(n int32) {
+func (d *Set) urgentAdd(n int32) {
 	if d.urgent.Add(n) > 0 && n > 0 && d.mode.Load() == modeQuiet {
 		d.signal()
 	}
 }
 
-func (d *directSet) signal() {
+func (d *Set) signal() {
 	one := uint64(1)
 	_, _ = syscall.Write(d.efd, (*[8]byte)(unsafe.Pointer(&one))[:])
 }
 
-// dirOf is c's directRead (nil when Poll does not read c's socket).
-func dirOf(c *Conn) *directRead {
-	d, _ := c.fp.(*directRead)
-	return d
-}
+// NewSet returns an empty set; its epoll sets are made with the first
+// socket added.
+func NewSet() *Set { return &Set{} }
 
-// adopt moves the socket to an fdConn, out of Go's poller (see fastpath.go).
-func (d *directSet) adopt(c *Conn, cc *countingConn, wc *watchConn) connPath {
-	fc := takeOver(cc)
-	if fc == nil {
-		return nil
-	}
-	return newDirectRead(c, cc, wc, fc)
-}
-
-// takeOver moves cc's TCP socket to an fdConn (attach, before the
-// goroutines start); nil where that is not done (not TCP, or closed
-// meanwhile).
-func takeOver(cc *countingConn) *fdConn {
-	cc.swapMu.Lock()
-	defer cc.swapMu.Unlock()
-	fc := takeFD(cc.Conn)
-	if fc != nil {
-		cc.Conn = fc
-		cc.tw = newRawTryWriter(fdRaw{fc})
-	}
-	return fc
-}
-
-// add puts c's socket in the hub's epoll set and starts the poller when
-// needed (regMu held).
-func (d *directSet) add(h *hub, c *Conn) {
-	dr := dirOf(c)
-	if dr == nil {
-		return
-	}
+// Add puts dr's socket in the set and starts the poller when needed.
+func (d *Set) Add(dr *Reader) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	fc := dr.fc
 	if d.conns == nil && !d.open() {
 		return // fc waits with poll(2); the reader goroutine reads everything
@@ -364,17 +340,17 @@ func (d *directSet) add(h *hub, c *Conn) {
 		return
 	}
 	dr.key = key
-	d.conns[key] = c
+	d.conns[key] = dr
 	fc.set.Store(d)
 	if !d.running {
 		d.running = true
 		d.pdone = make(chan struct{})
-		go d.poller(&h.regMu, d.pdone)
+		go d.poller(d.pdone)
 	}
 }
 
-// open makes the epoll sets and the eventfd (regMu held).
-func (d *directSet) open() bool {
+// open makes the epoll sets and the eventfd (mu held).
+func (d *Set) open() bool {
 	var fds [3]int
 	made := 0
 	ok := false
@@ -413,15 +389,17 @@ func (d *directSet) open() bool {
 	ok = true
 	d.ep, d.gate, d.grc, d.gfd, d.efd = ep, gf, grc, gate, efd
 	d.inGate = false
-	d.conns = make(map[uint32]*Conn)
+	d.conns = make(map[uint32]*Reader)
 	d.mode.Store(modeQuiet)
 	return true
 }
 
-// remove forgets c (regMu held); its socket leaves the epoll set when it
-// is closed. The poller ends with the last connection.
-func (d *directSet) remove(h *hub, c *Conn) {
-	if dr := dirOf(c); dr != nil && dr.key != 0 {
+// Remove forgets dr; its socket leaves the epoll set when it is closed.
+// The poller ends with the last connection.
+func (d *Set) Remove(dr *Reader) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if dr.key != 0 {
 		delete(d.conns, dr.key)
 		if len(d.conns) == 0 && d.running {
 			d.signal()
@@ -429,11 +407,11 @@ func (d *directSet) remove(h *hub, c *Conn) {
 	}
 }
 
-// poller is the hub's poller goroutine (see directSet).
-func (d *directSet) poller(regMu *sync.Mutex, done chan struct{}) {
+// poller is the hub's poller goroutine (see Set).
+func (d *Set) poller(done chan struct{}) {
 	defer close(done)
 	var evs [128]syscall.EpollEvent
-	var cs [128]*Conn
+	var cs [128]*Reader
 	// Poll is idle once it has not run for pollIdle (and until it runs).
 	seen, seenAt := d.polls.Load(), time.Now().Add(-pollIdle)
 	inGate, n := false, 0
@@ -450,13 +428,13 @@ func (d *directSet) poller(regMu *sync.Mutex, done chan struct{}) {
 	}
 	var dl time.Time
 	for {
-		regMu.Lock()
+		d.mu.Lock()
 		if len(d.conns) == 0 {
 			d.running = false
-			regMu.Unlock()
+			d.mu.Unlock()
 			return
 		}
-		regMu.Unlock()
+		d.mu.Unlock()
 		now := time.Now()
 		if p := d.polls.Load(); p != seen {
 			seen, seenAt = p, now
@@ -498,7 +476,7 @@ func (d *directSet) poller(regMu *sync.Mutex, done chan struct{}) {
 		if idle && d.polls.Load() != seen {
 			idle = false // Poll is back: what came is its to read
 		}
-		d.lookup(regMu, evs[:n], cs[:n])
+		d.lookup(evs[:n], cs[:n])
 		for i := 0; i < n; i++ {
 			c := cs[i]
 			if c == nil {
@@ -508,7 +486,7 @@ func (d *directSet) poller(regMu *sync.Mutex, done chan struct{}) {
 				continue
 			}
 			cs[i] = nil
-			fc := dirOf(c).fc
+			fc := c.fc
 			if evs[i].Events&epollIn != 0 {
 				switch w := fc.rwait.Load(); {
 				case w == waitLazy && !idle:
@@ -525,7 +503,7 @@ func (d *directSet) poller(regMu *sync.Mutex, done chan struct{}) {
 }
 
 // setGate puts ep in the gate or takes it out (gmu held).
-func (d *directSet) setGate(in bool) {
+func (d *Set) setGate(in bool) {
 	if in != d.inGate {
 		ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: 1}
 		op := syscall.EPOLL_CTL_ADD
@@ -548,7 +526,7 @@ func (d *directSet) setGate(in bool) {
 // notice late or not at all: Poll takes the sockets' events first, and a
 // wake-up often does not pass a nested epoll set whose events another
 // thread takes. The signal has the poller watch for the next pause.
-func (d *directSet) leaveGate() {
+func (d *Set) leaveGate() {
 	d.gmu.Lock()
 	if d.urgent.Load() == 0 {
 		d.setGate(false)
@@ -559,9 +537,9 @@ func (d *directSet) leaveGate() {
 
 // lookup sets cs[i] to the connection of evs[i] (nil for the eventfd or a
 // connection already gone).
-func (d *directSet) lookup(regMu *sync.Mutex, evs []syscall.EpollEvent, cs []*Conn) {
-	regMu.Lock()
-	defer regMu.Unlock()
+func (d *Set) lookup(evs []syscall.EpollEvent, cs []*Reader) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	for i := range evs {
 		cs[i] = nil
 		if k := uint32(evs[i].Fd); k != 0 {
@@ -571,7 +549,7 @@ func (d *directSet) lookup(regMu *sync.Mutex, evs []syscall.EpollEvent, cs []*Co
 }
 
 // drain resets the eventfd and hands over what Poll found.
-func (d *directSet) drain() {
+func (d *Set) drain() {
 	var b [8]byte
 	_, _ = syscall.Read(d.efd, b[:])
 	d.pmu.Lock()
@@ -590,7 +568,7 @@ func (d *directSet) drain() {
 }
 
 // forward leaves c, readable, to Poll (poller).
-func (d *directSet) forward(c *Conn, evs uint32) {
+func (d *Set) forward(c *Reader, evs uint32) {
 	d.pmu.Lock()
 	d.fwd = append(d.fwd, fwdConn{c, evs})
 	d.nfwd.Store(int32(len(d.fwd)))
@@ -598,7 +576,7 @@ func (d *directSet) forward(c *Conn, evs uint32) {
 }
 
 // takeFwd takes what the poller left to Poll.
-func (d *directSet) takeFwd() []fwdConn {
+func (d *Set) takeFwd() []fwdConn {
 	d.pmu.Lock()
 	defer d.pmu.Unlock()
 	f := d.fwd
@@ -608,10 +586,10 @@ func (d *directSet) takeFwd() []fwdConn {
 }
 
 // unforward wakes the readers of what was left to Poll (poller).
-func (d *directSet) unforward() {
+func (d *Set) unforward() {
 	f := d.takeFwd()
 	for i, fw := range f {
-		dirOf(fw.c).fc.notify(false)
+		fw.c.fc.notify(false)
 		f[i] = fwdConn{}
 	}
 }
@@ -619,14 +597,14 @@ func (d *directSet) unforward() {
 // directPerPoll is the most connections one Poll reads directly.
 const directPerPoll = 8
 
-// readAll reads directly from the sockets that received data since the
+// ReadAll reads directly from the sockets that received data since the
 // last call (caller thread, from Poll), and has the poller wake the
 // goroutines waiting for the others.
-func (d *directSet) readAll(h *hub) {
+func (d *Set) ReadAll() {
 	d.polls.Add(1)
-	h.regMu.Lock()
+	d.mu.Lock()
 	ep, live := d.ep, len(d.conns)
-	h.regMu.Unlock()
+	d.mu.Unlock()
 	if live == 0 {
 		return
 	}
@@ -637,7 +615,7 @@ func (d *directSet) readAll(h *hub) {
 	if d.nfwd.Load() > 0 {
 		f := d.takeFwd()
 		for i, fw := range f {
-			direct, noted = d.readOne(h, fw.c, fw.evs, direct, noted)
+			direct, noted = d.readOne(fw.c, fw.evs, direct, noted)
 			f[i] = fwdConn{}
 		}
 		d.pmu.Lock()
@@ -650,11 +628,11 @@ func (d *directSet) readAll(h *hub) {
 	if err != nil {
 		n = 0
 	}
-	var cs [len(d.events)]*Conn
-	d.lookup(&h.regMu, d.events[:n], cs[:n])
+	var cs [len(d.events)]*Reader
+	d.lookup(d.events[:n], cs[:n])
 	for i, c := range cs[:n] {
 		if c != nil {
-			direct, noted = d.readOne(h, c, d.events[i].Events, direct, noted)
+			direct, noted = d.readOne(c, d.events[i].Events, direct, noted)
 		}
 	}
 	if noted {
@@ -666,15 +644,15 @@ func (d *directSet) readAll(h *hub) {
 // reader is parked (a burst over many connections is the reader
 // goroutines', on every core; Poll reads a few, for latency), else a note
 // for the poller to wake whoever waits.
-func (d *directSet) readOne(h *hub, c *Conn, evs uint32, direct int, noted bool) (int, bool) {
-	fc := dirOf(c).fc
+func (d *Set) readOne(c *Reader, evs uint32, direct int, noted bool) (int, bool) {
+	fc := c.fc
 	if evs&epollIn != 0 {
 		wake := true
 		if direct < directPerPoll && fc.rwait.Load() == waitLazy {
 			direct++
 			// The peer's FIN (or an error) may wait behind the data
 			// Poll takes: the reader must see it.
-			wake = c.readDirect(d) || evs&epollEnd != 0
+			wake = c.read(d) || evs&epollEnd != 0
 		}
 		if wake && fc.rwait.Load() != waitNone {
 			noted = d.note(fc, false) || noted
@@ -688,7 +666,7 @@ func (d *directSet) readOne(h *hub, c *Conn, evs uint32, direct int, noted bool)
 
 // note queues a wake-up for the poller; true when the poller must be
 // signalled (the queue was empty).
-func (d *directSet) note(c *fdConn, write bool) bool {
+func (d *Set) note(c *Socket, write bool) bool {
 	d.pmu.Lock()
 	first := len(d.pend) == 0
 	d.pend = append(d.pend, note{c, write})
@@ -696,16 +674,16 @@ func (d *directSet) note(c *fdConn, write bool) bool {
 	return first
 }
 
-// close closes the epoll set once no connection is left (caller thread,
-// after every goroutine ended); a later connection makes a new one.
-func (d *directSet) close(h *hub) {
-	h.regMu.Lock()
+// Close closes the epoll set once no connection is left (caller thread,
+// after every goroutine ended); a later Add makes a new one.
+func (d *Set) Close() {
+	d.mu.Lock()
 	for d.conns != nil && len(d.conns) == 0 && d.running {
 		done := d.pdone
 		d.signal()
-		h.regMu.Unlock()
+		d.mu.Unlock()
 		<-done
-		h.regMu.Lock()
+		d.mu.Lock()
 	}
 	if d.conns != nil && len(d.conns) == 0 {
 		_ = d.gate.Close()
@@ -714,12 +692,12 @@ func (d *directSet) close(h *hub) {
 		d.conns = nil
 		d.pend = nil
 	}
-	h.regMu.Unlock()
+	d.mu.Unlock()
 }
 
-func (d *directSet) directBuf() []byte {
+func (d *Set) directBuf() []byte {
 	if d.buf == nil {
-		d.buf = make([]byte, directReadMax)
+		d.buf = make([]byte, ReadMax)
 	}
 	return d.buf
 }

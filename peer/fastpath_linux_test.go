@@ -4,167 +4,25 @@ package peer
 
 import (
 	"bufio"
-	"bytes"
-	"errors"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gowebsocket/godot-gowebsocket/peer/internal/fastpath"
 )
-
-// fdPair returns an fdConn taken from one end of a loopback TCP connection
-// and the other end, a plain net.Conn. With a hub, the fdConn is in its
-// epoll set (its poller runs); without, it waits with poll(2).
-func fdPair(t *testing.T, h *hub) (*fdConn, net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	acc := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		acc <- c
-	}()
-	nc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	other := <-acc
-	if other == nil {
-		t.Fatal("accept failed")
-	}
-	fc := takeFD(nc)
-	if fc == nil {
-		t.Fatal("takeFD failed")
-	}
-	if _, err := nc.Write([]byte("x")); err == nil {
-		t.Fatal("the net.Conn is still open after takeFD")
-	}
-	if h != nil {
-		c := newConn(h, resolve(&Options{}))
-		c.fp = &directRead{c: c, fc: fc}
-		h.register(c)
-		if fc.set.Load() == nil {
-			t.Fatal("not in the hub's epoll set")
-		}
-		t.Cleanup(func() {
-			h.unregister(c)
-			h.path().close(h)
-		})
-	}
-	t.Cleanup(func() {
-		_ = fc.Close()
-		_ = other.Close()
-	})
-	return fc, other
-}
-
-func TestFDConn(t *testing.T) {
-	for _, mode := range []string{"epoll", "alone"} {
-		t.Run(mode, func(t *testing.T) {
-			var h *hub
-			if mode == "epoll" {
-				h = &hub{fp: newHubPath()}
-			}
-			t.Run("read waits for data", func(t *testing.T) {
-				fc, other := fdPair(t, h)
-				go func() {
-					time.Sleep(30 * time.Millisecond)
-					_, _ = other.Write([]byte("hello"))
-				}()
-				b := make([]byte, 16)
-				n, err := fc.Read(b)
-				if err != nil || string(b[:n]) != "hello" {
-					t.Fatalf("read %q, %v", b[:n], err)
-				}
-				_ = other.Close()
-				if _, err := fc.Read(b); err != io.EOF {
-					t.Fatalf("after the peer closed: %v, want EOF", err)
-				}
-			})
-			t.Run("write waits for room", func(t *testing.T) {
-				fc, other := fdPair(t, h)
-				data := bytes.Repeat([]byte("0123456789abcdef"), 1<<19) // 8 MiB: more than the socket buffers
-				got := make(chan []byte, 1)
-				go func() {
-					time.Sleep(50 * time.Millisecond) // the writer fills the socket and waits
-					b, _ := io.ReadAll(other)
-					got <- b
-				}()
-				n, err := fc.Write(data)
-				if err != nil || n != len(data) {
-					t.Fatalf("wrote %d of %d: %v", n, len(data), err)
-				}
-				if err := fc.CloseWrite(); err != nil {
-					t.Fatal(err)
-				}
-				if b := <-got; !bytes.Equal(b, data) {
-					t.Fatalf("the peer read %d bytes, not the %d written", len(b), len(data))
-				}
-			})
-			t.Run("read deadline", func(t *testing.T) {
-				fc, _ := fdPair(t, h)
-				_ = fc.SetReadDeadline(time.Now().Add(40 * time.Millisecond))
-				start := time.Now()
-				_, err := fc.Read(make([]byte, 8))
-				var ne net.Error
-				if !errors.As(err, &ne) || !ne.Timeout() || !errors.Is(err, os.ErrDeadlineExceeded) {
-					t.Fatalf("read: %v, want a timeout", err)
-				}
-				if d := time.Since(start); d < 30*time.Millisecond || d > 2*time.Second {
-					t.Fatalf("timed out after %v", d)
-				}
-				// A deadline set while a read waits applies to it.
-				_ = fc.SetReadDeadline(time.Time{})
-				go func() {
-					time.Sleep(30 * time.Millisecond)
-					_ = fc.SetReadDeadline(time.Unix(1, 0))
-				}()
-				if _, err := fc.Read(make([]byte, 8)); !errors.Is(err, os.ErrDeadlineExceeded) {
-					t.Fatalf("read: %v, want a timeout", err)
-				}
-			})
-			t.Run("close ends waits", func(t *testing.T) {
-				fc, _ := fdPair(t, h)
-				done := make(chan error, 1)
-				go func() {
-					_, err := fc.Read(make([]byte, 8))
-					done <- err
-				}()
-				time.Sleep(20 * time.Millisecond)
-				if err := fc.Close(); err != nil {
-					t.Fatal(err)
-				}
-				select {
-				case err := <-done:
-					if !errors.Is(err, net.ErrClosed) {
-						t.Fatalf("read: %v, want net.ErrClosed", err)
-					}
-				case <-time.After(2 * time.Second):
-					t.Fatal("a read waiting on a closed fdConn did not return")
-				}
-				if err := fc.Close(); err == nil {
-					t.Fatal("second Close succeeded")
-				}
-			})
-		})
-	}
-}
 
 // While Poll runs, a message to a parked reader is read by Poll and wakes
 // no goroutine: the socket is in no poller that would wake one (the reason
-// for fdConn). With the socket in Go's poller, every message woke the reader.
+// for fastpath.Socket). With the socket in Go's poller, every message woke the reader.
 func TestPollReadsWithoutWakingTheReader(t *testing.T) {
 	var wakes atomic.Int64
-	parkHook = func() { wakes.Add(1) }
-	t.Cleanup(func() { parkHook = nil })
+	fastpath.ParkHook = func() { wakes.Add(1) }
+	t.Cleanup(func() { fastpath.ParkHook = nil })
 	r := newRig(t, Options{}, Options{})
 	const n = 500
 	w0 := wakes.Load()
@@ -220,7 +78,7 @@ func TestPollReadsMessageThenPeerFIN(t *testing.T) {
 			if ev, ok := sp.find(EventConnected, nil); ok {
 				c = ev.Conn
 			}
-			return c != nil && dirOf(c) != nil && dirOf(c).fc.rwait.Load() == waitLazy
+			return c != nil && readerOf(c) != nil && readerOf(c).Parked()
 		})
 		sp.events = sp.events[:0]
 		_, _ = conn.Write(rawFrame(frame{fin: true, op: opText, payload: []byte("bye"), masked: true}, -1))
@@ -245,10 +103,10 @@ func TestPollReadsMessageThenPeerFIN(t *testing.T) {
 // that way, at 1.3x the round trip).
 func TestPollerLeavesTheSocketsWhenPollComesBack(t *testing.T) {
 	r := newRig(t, Options{}, Options{})
-	sd, cd := r.srv.hub.fp.(*directSet), r.cl.hub.fp.(*directSet)
+	sd, cd := r.srv.hub.fp.(*linuxPath).set, r.cl.hub.fp.(*linuxPath).set
 	for round := 0; round < 5; round++ {
 		deadline := time.Now().Add(testTimeout)
-		for sd.mode.Load() == modeQuiet || cd.mode.Load() == modeQuiet {
+		for sd.Quiet() || cd.Quiet() {
 			if time.Now().After(deadline) {
 				t.Fatal("the pollers did not watch the sockets while nobody polled")
 			}
@@ -257,7 +115,7 @@ func TestPollerLeavesTheSocketsWhenPollComesBack(t *testing.T) {
 		const n = 300
 		inMain := 0
 		lockstep(r, n, func() {
-			if sd.mode.Load() != modeQuiet {
+			if !sd.Quiet() {
 				inMain++
 			}
 		})
@@ -269,7 +127,7 @@ func TestPollerLeavesTheSocketsWhenPollComesBack(t *testing.T) {
 }
 
 // SetNoDelay may run (caller thread) while the dialing goroutine's attach
-// moves the socket to an fdConn, and reaches the socket after the move.
+// moves the socket to a fastpath.Socket, and reaches the socket after the move.
 func TestSetNoDelayDuringTakeOver(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -288,7 +146,7 @@ func TestSetNoDelayDuringTakeOver(t *testing.T) {
 	}
 	cc := newCountingConn(nc, nil)
 	defer cc.closeConn()
-	done := make(chan *fdConn)
+	done := make(chan *fastpath.Socket)
 	go func() { done <- takeOver(cc) }()
 	// No synchronization but swapMu: reading the connection while (or,
 	// here, after) takeOver swaps it is a race unless it holds swapMu.
@@ -302,7 +160,7 @@ func TestSetNoDelayDuringTakeOver(t *testing.T) {
 		if err := cc.setNoDelay(on); err != nil {
 			t.Fatal(err)
 		}
-		v, err := syscall.GetsockoptInt(fc.fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY)
+		v, err := syscall.GetsockoptInt(fc.Fd(), syscall.IPPROTO_TCP, syscall.TCP_NODELAY)
 		if err != nil || (v != 0) != on {
 			t.Fatalf("TCP_NODELAY %d (%v), want %v", v, err, on)
 		}
