@@ -426,7 +426,12 @@ func (d *Set) poller(done chan struct{}) {
 		n, _ = syscall.EpollWait(src, evs[:], 0)
 		return n > 0
 	}
+	// The gate's read deadline, as set last. The gate outlives pollers (a
+	// poller ends with the last socket, the next Add starts another): clear
+	// what an earlier one left, or a past deadline would fail every read of
+	// the gate at once and this poller would spin without ever harvesting.
 	var dl time.Time
+	_ = d.gate.SetReadDeadline(dl)
 	for {
 		d.mu.Lock()
 		if len(d.conns) == 0 {

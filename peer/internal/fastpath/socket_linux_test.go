@@ -163,3 +163,48 @@ func TestFDConn(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// A poller started after the last one ended (the set emptied, then a socket
+// came) must not inherit the deadline the last one left on the gate: with
+// it, the gate's reads failed at once and the poller spun, never handing
+// readiness to waiting goroutines. Here an urgent read must still complete.
+func TestPollerRestartsWithoutAStaleDeadline(t *testing.T) {
+	s := NewSet()
+	t.Cleanup(s.Close)
+	fc1, _ := fdPair(t, nil)
+	r1 := NewReader(fc1, nopOwner{}, false)
+	s.Add(r1)
+	// Poll is active: the poller leaves the sockets to it and waits on the
+	// gate with a deadline (when Poll would be idle).
+	for start := time.Now(); time.Since(start) < 30*time.Millisecond; {
+		s.ReadAll()
+		time.Sleep(100 * time.Microsecond)
+	}
+	s.Remove(r1) // the poller ends, its deadline stays on the gate
+	time.Sleep(20 * time.Millisecond)
+
+	fc2, other := fdPair(t, nil)
+	r2 := NewReader(fc2, nopOwner{}, false)
+	s.Add(r2) // a new poller
+	t.Cleanup(func() { s.Remove(r2) })
+	done := make(chan error, 1)
+	go func() {
+		b := make([]byte, 8)
+		_, err := fc2.Read(b) // an urgent wait: only the poller can end it
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	if _, err := other.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(3 * time.Second):
+		_ = fc2.Close() // ends the read
+		<-done
+		t.Fatal("the read was never woken: the new poller does not watch the socket")
+	}
+}
