@@ -38,8 +38,9 @@ func (s *wsServer) listen(port int64, protocols []string, bind string) int64 {
 		return godotError(method, err)
 	}
 	opts.ExtraHeaders = s.extraHeaders
+	opts.Protocols = protocols
 	srv := peer.NewServer(opts)
-	if err := srv.Listen(int(port), bind, protocols); err != nil {
+	if err := srv.Listen(int(port), bind); err != nil {
 		srv.Stop()
 		return godotError(method, err)
 	}

@@ -62,8 +62,11 @@ var ourOpts = peer.Options{
 // ourServer listens on loopback; next() waits for each peer that connects.
 func ourServer(t *testing.T, opts peer.Options, protocols ...string) *side {
 	t.Helper()
+	if len(protocols) > 0 {
+		opts.Protocols = protocols
+	}
 	srv := peer.NewServer(opts)
-	if err := srv.Listen(0, "127.0.0.1", protocols); err != nil {
+	if err := srv.Listen(0, "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Stop)

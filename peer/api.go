@@ -15,7 +15,8 @@ const (
 	WriteBinary WriteMode = 1 // binary frames
 )
 
-// State is a connection's ready state (numbering matches Godot's WebSocketPeer.State).
+// State is a connection's ready state, as the caller has seen it through
+// Poll (the values are those of the browser WebSocket API's readyState).
 type State int32
 
 const (
@@ -25,7 +26,7 @@ const (
 	StateClosed     State = 3
 )
 
-// ClientStatus numbering matches Godot 3's NetworkedMultiplayerPeer.ConnectionStatus.
+// ClientStatus is a Client's connection status (see Client.Status).
 type ClientStatus int32
 
 const (
@@ -38,8 +39,8 @@ const (
 // payload minus the 2-byte code).
 const MaxCloseReason = 123
 
-// Errors returned by the API. Callers compare with errors.Is; the extension
-// maps them to Godot Error values.
+// Errors returned by the API. Compare with errors.Is: some are wrapped with
+// details.
 var (
 	ErrInvalidURL       = errors.New("invalid WebSocket URL")              // malformed URL, missing host, bad port
 	ErrUnsupportedURL   = errors.New("URL scheme must be ws or wss")       // any other scheme
@@ -51,9 +52,19 @@ var (
 	ErrTooLarge         = errors.New("message larger than the buffer")     // Send of one message larger than OutboundBufferSize
 	ErrInvalidUTF8      = errors.New("text message is not valid UTF-8")    // Send text that is not UTF-8
 	ErrBusy             = errors.New("already connecting, connected or listening")
-	ErrNotListening     = errors.New("server is not listening")
-	ErrUnknownPeer      = errors.New("no peer with that id")
-	ErrStopped          = errors.New("stopped") // any call after Client.Shutdown / Server.Stop where it makes no sense
+	ErrNotListening     = errors.New("server is not listening") // Server.Broadcast before Listen or after Stop
+	ErrUnknownPeer      = errors.New("no peer with that id")    // Server.DisconnectPeer
+	ErrStopped          = errors.New("stopped")                 // Client.Connect after Client.Shutdown
+)
+
+// Errors that explain why a connection ended (Event.Err of
+// EventDisconnected; also ErrInvalidUTF8 for a text message or close reason
+// received that is not UTF-8).
+var (
+	ErrMessageTooBig = errors.New("received message larger than InboundBufferSize (closed with 1009)")
+	ErrPongTimeout   = errors.New("no pong within PongTimeout")
+	ErrCloseTimeout  = errors.New("close handshake timed out")
+	ErrAborted       = errors.New("connection dropped without close handshake")
 )
 
 // Defaults used where an Options field is zero.
@@ -91,8 +102,12 @@ type Options struct {
 	TLS         *tls.Config // client: wss verification settings; server: certificates (non-nil serves wss)
 	NoDelay     *bool       // TCP_NODELAY for new connections (nil: Go's default, true)
 
+	// Protocols are the subprotocols (Sec-WebSocket-Protocol) a client
+	// offers, in order of preference, or a server supports: it selects the
+	// first the client offers that it lists (none when it lists none).
+	Protocols []string
+
 	// Client only.
-	Protocols         []string    // Sec-WebSocket-Protocol offered
 	Header            http.Header // extra request headers (Origin, Cookie, Authorization ...)
 	ProxyURL          string      // http:// or https:// CONNECT proxy, user:pass@ for basic auth
 	AutoReconnect     bool
@@ -167,52 +182,3 @@ type RequestInfo struct {
 	Query  string
 	Header http.Header
 }
-
-/*
-The rest of the API (implemented in conn.go, client.go, server.go):
-
-Conn — one WebSocket connection.
-	ID() int32                                    any goroutine
-	State() State                                 any goroutine
-	Send(data []byte, mode WriteMode) error       caller thread; copies data; ErrNotOpen/ErrOutboundFull/ErrTooLarge/ErrInvalidUTF8
-	Close(code int, reason string) error          caller thread; queued messages are flushed before the close frame;
-	                                              code 1000..4999 sendable per RFC 6455 (not 1004-1006, 1015), or -1 to
-	                                              drop the TCP connection without a handshake
-	Read() (Message, bool)                        caller thread; messages made readable by Poll, in order
-	ReadWith(f func(data []byte, text bool)) bool caller thread; like Read, data valid only during f (no allocation)
-	Available() int                               caller thread; messages readable now
-	CloseCode() int; CloseReason() string         caller thread; valid after EventDisconnected (-1/"" unclean)
-	RemoteHost() string; RemotePort() int         any goroutine
-	Protocol() string                             any goroutine
-	URL() string                                  requested URL (client) or request URI (server peer)
-	Request() RequestInfo                         server peers: the upgrade request
-	SetNoDelay(bool) error                        any goroutine
-	BufferedAmount() int                          outbound bytes not yet written to the socket
-	RTT() time.Duration                           smoothed heartbeat round trip (0 until measured)
-	Stats() Stats
-
-Client.
-	NewClient(opts Options) *Client
-	Connect(url string) error                     caller thread; validates the URL at once (ErrInvalidURL,
-	                                              ErrUnsupportedURL), then dials in a goroutine; ErrBusy if a
-	                                              connection is live
-	Conn() *Conn                                  current connection (nil before the first Connect)
-	Status() ClientStatus
-	Disconnect(code int, reason string) error     Close on the current connection; also stops auto-reconnect
-	Poll(dst []Event) []Event                     appends the waiting events to dst and returns it
-	Shutdown()                                    closes everything and waits for every goroutine
-
-Server.
-	NewServer(opts Options) *Server
-	Listen(port int, bindAddress string, protocols []string) error  port 0 picks one; "*" or "" binds all
-	Port() int; Listening() bool
-	Poll(dst []Event) []Event
-	Peer(id int32) *Conn                          nil when unknown (known from EventConnected until EventDisconnected was polled)
-	PeerIDs(dst []int32) []int32
-	DisconnectPeer(id int32, code int, reason string) error
-	Broadcast(data []byte, mode WriteMode) error  to every open peer; first error returned, others still sent
-	SetExtraHeaders(h http.Header)
-	Stats() Stats                                 sum over peers plus Peers
-	Stop()                                        closes every peer (1001), stops listening, waits for every
-	                                              goroutine; the next Poll returns their EventDisconnected
-*/

@@ -253,7 +253,7 @@ func rawClientProcess(spec string) {
 
 func scaleRun(t *testing.T, n int) {
 	srv := NewServer(Options{})
-	if err := srv.Listen(0, "127.0.0.1", nil); err != nil {
+	if err := srv.Listen(0, "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Stop()
@@ -319,7 +319,7 @@ func TestServerFanIn(t *testing.T) {
 	raiseFileLimit(t, 5000)
 	const conns, each = 1000, 100
 	srv := NewServer(Options{})
-	if err := srv.Listen(0, "127.0.0.1", nil); err != nil {
+	if err := srv.Listen(0, "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Stop()

@@ -15,7 +15,10 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// Client dials one WebSocket connection at a time. Methods are caller-thread.
+// Client dials one WebSocket connection at a time, and with
+// Options.AutoReconnect dials again after the connection ends until
+// Disconnect. Its methods are for the caller goroutine (see the package
+// documentation, Concurrency).
 type Client struct {
 	opts    Options
 	lim     limits
@@ -42,10 +45,13 @@ func NewClient(opts Options) *Client {
 	opts.Protocols = append([]string(nil), opts.Protocols...)
 	lim := resolve(&opts)
 	lim.client = true
-	return &Client{opts: opts, lim: lim}
+	cl := &Client{opts: opts, lim: lim}
+	cl.hub.fp = newHubPath()
+	return cl
 }
 
-// ValidateURL checks a ws:// or wss:// URL the way Connect does.
+// ValidateURL checks a ws:// or wss:// URL the way Connect does (errors wrap
+// ErrInvalidURL or ErrUnsupportedURL). Any goroutine.
 func ValidateURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -99,8 +105,11 @@ func validHost(u *url.URL) bool {
 	return err == nil && sh == h
 }
 
-// Connect validates the URL at once, then dials in a goroutine; the outcome
-// arrives through Poll (EventConnected or EventConnectError).
+// Connect validates the URL at once (ErrInvalidURL, ErrUnsupportedURL, or
+// ErrInvalidArgument for a bad Options.ProxyURL), then dials in a goroutine;
+// the outcome arrives through Poll (EventConnected or EventConnectError).
+// ErrBusy while a connection is live or being dialed, ErrStopped after
+// Shutdown.
 func (cl *Client) Connect(rawURL string) error {
 	if cl.stopped {
 		return ErrStopped
@@ -148,7 +157,7 @@ func (cl *Client) run(s *session, c *Conn) {
 			}
 			<-c.finished
 			c.outMu.Lock()
-			local := c.localClose
+			local := c.localClose || c.dropped
 			c.outMu.Unlock()
 			if local || s.ctx.Err() != nil {
 				return
@@ -267,7 +276,7 @@ func (cl *Client) dial(s *session, c *Conn) error {
 		}
 		return err
 	}
-	c.attach(ws, cc)
+	c.attach(ws, cc, cl.opts.Compression && offersDeflate(resp.Header))
 	if !c.phase.CompareAndSwap(phConnecting, phOpen) {
 		_ = ws.Close()
 		return context.Canceled
@@ -306,7 +315,9 @@ func tlsClient(ctx context.Context, nc net.Conn, base *tls.Config, addr string) 
 	return tc, nil
 }
 
-// Conn is the current connection (nil before the first Connect).
+// Conn is the current connection (nil before the first Connect). It changes
+// on Connect and, when reconnecting, with the Poll that returns
+// EventReconnecting.
 func (cl *Client) Conn() *Conn { return cl.cur }
 
 // Status is the client's connection status as seen through Poll.
@@ -323,8 +334,8 @@ func (cl *Client) Status() ClientStatus {
 	return ClientDisconnected
 }
 
-// Disconnect closes the current connection (dialing is cancelled) and stops
-// auto-reconnect.
+// Disconnect closes the current connection as Conn.Close does (dialing is
+// cancelled) and stops auto-reconnection.
 func (cl *Client) Disconnect(code int, reason string) error {
 	if code != -1 {
 		if err := validateClose(code, reason); err != nil {
@@ -346,10 +357,12 @@ func (cl *Client) Disconnect(code int, reason string) error {
 	return nil
 }
 
-// Poll appends the waiting events to dst and returns it.
+// Poll appends the events that happened since the last call to dst, in
+// order, and returns it; it also writes what Send queued and may read from
+// sockets, without blocking (see the package documentation).
 func (cl *Client) Poll(dst []Event) []Event {
 	cl.hub.flushDirty()
-	cl.hub.readDirectAll()
+	cl.hub.path().readAll(&cl.hub)
 	q := cl.hub.take()
 	for i := range q {
 		ev := q[i].apply()
@@ -362,7 +375,9 @@ func (cl *Client) Poll(dst []Event) []Event {
 	return dst
 }
 
-// Shutdown closes everything and waits for every goroutine.
+// Shutdown closes the connection (code 1000), stops dialing and waits for
+// every goroutine of the client (at most Options.CloseTimeout and a little
+// more). Later Connect calls return ErrStopped.
 func (cl *Client) Shutdown() {
 	cl.stopped = true
 	if cl.sess != nil {

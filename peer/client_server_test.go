@@ -258,22 +258,22 @@ func TestServerPort0AndBind(t *testing.T) {
 	if srv.Port() != 0 || srv.Listening() {
 		t.Fatal("fresh server")
 	}
-	if err := srv.Listen(-1, "*", nil); !errors.Is(err, ErrInvalidArgument) {
+	if err := srv.Listen(-1, "*"); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("port -1: %v", err)
 	}
-	if err := srv.Listen(0, "*", nil); err != nil {
+	if err := srv.Listen(0, "*"); err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Stop()
 	if srv.Port() == 0 || !srv.Listening() {
 		t.Fatal("port 0 not resolved")
 	}
-	if err := srv.Listen(0, "*", nil); !errors.Is(err, ErrBusy) {
+	if err := srv.Listen(0, "*"); !errors.Is(err, ErrBusy) {
 		t.Fatalf("second Listen: %v", err)
 	}
 	// The port is really bound on all interfaces: a second listener on it fails.
 	other := NewServer(Options{})
-	if err := other.Listen(srv.Port(), "127.0.0.1", nil); err == nil {
+	if err := other.Listen(srv.Port(), "127.0.0.1"); err == nil {
 		other.Stop()
 		t.Fatal("port not in use")
 	}
@@ -287,7 +287,7 @@ func TestServerPort0AndBind(t *testing.T) {
 func TestServerStopWithPeers(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	srv := NewServer(Options{})
-	if err := srv.Listen(0, "127.0.0.1", nil); err != nil {
+	if err := srv.Listen(0, "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
 	sp := &poller{poll: srv.Poll}
@@ -369,7 +369,7 @@ func TestPeerIDsNeverReused(t *testing.T) {
 		connectOne()
 	}
 	srv.Stop()
-	if err := srv.Listen(0, "127.0.0.1", nil); err != nil {
+	if err := srv.Listen(0, "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 3; i++ {
@@ -442,8 +442,10 @@ func TestAllowedOrigins(t *testing.T) {
 	}
 }
 
-// A peer that sends a text frame with invalid UTF-8 is failed with 1007.
+// A peer that sends a text frame with invalid UTF-8 is failed with 1007 (and
+// the message's pooled buffer is returned).
 func TestInvalidUTF8ReceivedCloses1007(t *testing.T) {
+	out := traceBufs(t)
 	srv, sp := newServer(t, Options{})
 	ws, _, err := websocket.DefaultDialer.Dial(wsURL(srv, "/"), nil)
 	if err != nil {
@@ -464,6 +466,10 @@ func TestInvalidUTF8ReceivedCloses1007(t *testing.T) {
 	ev, _ := sp.find(EventDisconnected, nil)
 	if ev.Clean || !errors.Is(ev.Err, ErrInvalidUTF8) || ev.Conn.Available() != 0 {
 		t.Fatalf("server %+v", ev)
+	}
+	srv.Stop()
+	if n := out.Load(); n != 0 {
+		t.Fatalf("%d pooled buffers not returned", n)
 	}
 }
 
@@ -609,7 +615,7 @@ func TestPongTimeout(t *testing.T) {
 func TestAutoReconnect(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	srv := NewServer(Options{})
-	if err := srv.Listen(0, "127.0.0.1", nil); err != nil {
+	if err := srv.Listen(0, "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
 	port := srv.Port()
@@ -638,7 +644,7 @@ func TestAutoReconnect(t *testing.T) {
 	if attempts[0] != 1 || attempts[1] != 2 || attempts[2] != 3 {
 		t.Fatalf("attempts %v", attempts)
 	}
-	if err := srv.Listen(port, "127.0.0.1", nil); err != nil {
+	if err := srv.Listen(port, "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, "reconnected", func() { cp.step(); sp.step() }, func() bool { return cp.count(EventConnected) == 2 })

@@ -443,6 +443,16 @@ func runCase(t *testing.T, c confCase, p *rawPeer, poll func([]Event) []Event, o
 	if err := c.want.checkEvents(events); err != nil {
 		t.Fatal(err)
 	}
+	if c.want.kind == expectFail && c.want.code != 0 {
+		// Our close frame went out under writeMu, as every write of ours
+		// (not from gorilla's reader without it), and stopped our data
+		// frames (closeSent).
+		for _, ev := range events {
+			if ev.Kind == EventDisconnected && !ev.Conn.closeSent {
+				t.Fatalf("close %d was not written by our side (closeSent false)", c.want.code)
+			}
+		}
+	}
 }
 
 // role is the side of ours a case runs against, over TCP or TLS.

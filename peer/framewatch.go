@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"net"
 	"unicode/utf8"
@@ -18,11 +19,21 @@ import (
 //   - a 64-bit payload length with the most significant bit set (§5.2):
 //     gorilla drops the connection without a close frame; 1002.
 //
+// And the frames gorilla fails itself (bad reserved bits, opcode, masking,
+// fragmentation or control frame; a message over the read limit; a bad close
+// code) it fails by writing its own close frame from the reader goroutine,
+// outside the connection's writeMu and with a write deadline countingConn
+// ignores: a peer that stops reading could block that write, and with it
+// Poll's direct flush (which would find writeMu free); and closeSent would
+// stay false, so our data frames could follow that close frame. So watchConn
+// fails those frames first, with gorilla's codes (1002, 1009).
+//
 // watchConn sits right under gorilla (over TLS when there is TLS) and follows
 // the frame stream gorilla reads: frame headers only, and the payload of
-// close frames (at most 125 bytes). On one of these frames it hands gorilla
-// the bytes before the frame, then a *frameError instead of the frame; the
-// reader then sends the close code itself (Conn.readFailed) and lingers.
+// close frames (at most 125 bytes). On a frame to fail it hands gorilla the
+// bytes before the frame, then a *frameError instead of the frame (gorilla
+// never parses it); the reader then sends the close code itself
+// (Conn.failWith) and lingers.
 
 // frameError is a frame gorilla would mishandle; the connection is failed
 // with code.
@@ -34,10 +45,13 @@ type frameError struct {
 func (e *frameError) Error() string { return "websocket: " + e.msg }
 
 // Unwrap makes errors.Is(err, ErrInvalidUTF8) hold for a close reason that is
-// not UTF-8.
+// not UTF-8, and errors.Is(err, ErrMessageTooBig) for a message over the limit.
 func (e *frameError) Unwrap() error {
-	if e.code == 1007 {
+	switch e.code {
+	case 1007:
 		return ErrInvalidUTF8
+	case 1009:
+		return ErrMessageTooBig
 	}
 	return nil
 }
@@ -52,21 +66,24 @@ const (
 
 type watchConn struct {
 	net.Conn
-	st     uint8
-	hdr    [14]byte
-	nh     int // header bytes collected
-	need   int // header length, known once nh >= 2
-	left   uint64
-	key    [4]byte
-	masked bool
-	pay    [125]byte
-	np     int
-	line   int // wHTTP: bytes in the current line
-	client bool
-	inFrag bool        // a fragmented data message is under way
-	dr     *directRead // set once established, when Poll may read directly
-	lineCR bool        // wHTTP: the current line starts with CR
-	err    error
+	st      uint8
+	hdr     [14]byte
+	nh      int // header bytes collected
+	need    int // header length, known once nh >= 2
+	left    uint64
+	key     [4]byte
+	masked  bool
+	pay     [125]byte
+	np      int
+	line    int // wHTTP: bytes in the current line
+	client  bool
+	inFrag  bool     // a fragmented data message is under way
+	deflate bool     // permessage-deflate negotiated: RSV1 allowed (as gorilla allows it)
+	limit   int64    // largest message in bytes on the wire, 0 for none (gorilla's read limit)
+	msgLen  uint64   // bytes of the current message so far
+	fp      connPath // set once established, when Poll may read directly
+	lineCR  bool     // wHTTP: the current line starts with CR
+	err     error
 }
 
 // newWatchConn wraps nc. A client's starts by skipping the HTTP response; a
@@ -83,9 +100,16 @@ func newWatchConn(nc net.Conn, client bool) *watchConn {
 // (a server's gorilla refuses a client that sent data before the 101).
 func (w *watchConn) startFrames() { w.st = wHeader }
 
-// CloseWrite half-closes the connection below, when it can.
+// CloseWrite half-closes the connection below, when it can: under TLS,
+// close_notify and then the TCP FIN (tls.Conn.CloseWrite sends only the
+// former).
 func (w *watchConn) CloseWrite() error {
-	if cw, ok := w.Conn.(interface{ CloseWrite() error }); ok {
+	nc := w.Conn
+	if tc, ok := nc.(*tls.Conn); ok {
+		_ = tc.CloseWrite()
+		nc = tc.NetConn()
+	}
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
 	return nil
@@ -97,10 +121,10 @@ func (w *watchConn) Read(p []byte) (int, error) {
 		w.err, w.st = nil, wOff
 		return 0, err
 	}
-	if w.dr != nil && w.st == wHeader && w.nh == 0 && !w.inFrag && w.dr.c.phase.Load() == phOpen {
+	if w.fp != nil && w.st == wHeader && w.nh == 0 && !w.inFrag {
 		// Between frames with nothing buffered above: Poll may take
 		// complete frames until data comes.
-		w.dr.park()
+		w.fp.Park()
 	}
 	n, err := w.Conn.Read(p)
 	if w.st == wOff || n == 0 {
@@ -148,6 +172,9 @@ func (w *watchConn) scan(b []byte) (int, error) {
 				i += n
 				if w.nh < 2 {
 					continue
+				}
+				if err := w.checkStart(); err != nil {
+					return start, err
 				}
 				w.need = 2
 				switch w.hdr[1] & 0x7F {
@@ -206,11 +233,14 @@ func (w *watchConn) endHeader() error {
 	default:
 		n = uint64(l)
 	}
-	switch op := h[0] & 0x0F; {
-	case op == websocket.TextMessage || op == websocket.BinaryMessage:
-		w.inFrag = h[0]&0x80 == 0
-	case op == 0 && h[0]&0x80 != 0:
-		w.inFrag = false
+	switch h[0] & 0x0F {
+	case websocket.TextMessage, websocket.BinaryMessage:
+		w.msgLen = n
+	case 0:
+		w.msgLen += n
+	}
+	if w.limit > 0 && h[0]&0x08 == 0 && w.msgLen > uint64(w.limit) {
+		return &frameError{1009, "message larger than the read limit"}
 	}
 	w.masked = h[1]&0x80 != 0
 	if w.masked {
@@ -232,15 +262,54 @@ func (w *watchConn) endHeader() error {
 	return nil
 }
 
-// checkClose: a close payload of 2..125 bytes. Invalid codes are gorilla's
-// to fail (with 1002).
+// checkStart applies gorilla's checks of a frame's first two bytes (which it
+// fails with 1002) and follows the fragmentation of data messages.
+func (w *watchConn) checkStart() error {
+	b0, b1 := w.hdr[0], w.hdr[1]
+	final := b0&0x80 != 0
+	switch {
+	case b0&0x40 != 0 && !w.deflate:
+		return &frameError{1002, "RSV1 set"}
+	case b0&0x30 != 0:
+		return &frameError{1002, "RSV2 or RSV3 set"}
+	case b1&0x80 != 0 == w.client: // a server's frames are not masked, a client's are
+		return &frameError{1002, "bad MASK"}
+	}
+	switch b0 & 0x0F {
+	case websocket.CloseMessage, websocket.PingMessage, websocket.PongMessage:
+		if b1&0x7F > 125 {
+			return &frameError{1002, "control frame longer than 125 bytes"}
+		}
+		if !final {
+			return &frameError{1002, "fragmented control frame"}
+		}
+	case websocket.TextMessage, websocket.BinaryMessage:
+		if w.inFrag {
+			return &frameError{1002, "data frame inside a fragmented message"}
+		}
+		w.inFrag = !final
+	case 0:
+		if !w.inFrag {
+			return &frameError{1002, "continuation frame outside a fragmented message"}
+		}
+		w.inFrag = !final
+	default:
+		return &frameError{1002, "reserved opcode"}
+	}
+	return nil
+}
+
+// checkClose: a close payload of 2..125 bytes.
 func (w *watchConn) checkClose(p []byte) error {
 	if w.masked {
 		for i := range p {
 			p[i] ^= w.key[i&3]
 		}
 	}
-	if ValidCloseCode(int(binary.BigEndian.Uint16(p))) && !utf8.Valid(p[2:]) {
+	if !ValidCloseCode(int(binary.BigEndian.Uint16(p))) {
+		return &frameError{1002, "bad close code"}
+	}
+	if !utf8.Valid(p[2:]) {
 		return &frameError{1007, "close reason is not UTF-8"}
 	}
 	return nil

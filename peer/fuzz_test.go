@@ -175,7 +175,7 @@ func FuzzServerFrames(f *testing.F) {
 	f.Add([]byte{0x81, 0xff, 0, 0})
 	const limit = 1 << 16
 	srv := NewServer(Options{InboundBufferSize: limit, CloseTimeout: 200 * time.Millisecond})
-	if err := srv.Listen(0, "127.0.0.1", nil); err != nil {
+	if err := srv.Listen(0, "127.0.0.1"); err != nil {
 		f.Fatal(err)
 	}
 	defer srv.Stop()
@@ -308,12 +308,32 @@ func (c *chunkConn) Read(p []byte) (int, error) {
 }
 
 // refFrameCheck is a plain reading of the whole frame stream with watchConn's
-// rules: the offsets where the first frame to fail begins and ends, and its
-// close code (0: none).
-func refFrameCheck(b []byte) (start, end, code int) {
+// rules (without compression or read limit; frames from a client are
+// masked, from a server not): the offsets where the first frame to fail
+// begins and ends, and its close code (0: none).
+func refFrameCheck(b []byte, fromClient bool) (start, end, code int) {
+	inFrag := false
 	for i := 0; ; {
 		if len(b)-i < 2 {
 			return 0, 0, 0
+		}
+		// gorilla's checks of the first two bytes
+		op, fin, l7 := b[i]&0x0F, b[i]&0x80 != 0, b[i+1]&0x7F
+		bad := b[i]&0x70 != 0 || (b[i+1]&0x80 != 0) != fromClient
+		switch op {
+		case opClose, opPing, opPong:
+			bad = bad || l7 > 125 || !fin
+		case opText, opBinary:
+			bad = bad || inFrag
+			inFrag = !fin
+		case opCont:
+			bad = bad || !inFrag
+			inFrag = !fin
+		default:
+			bad = true
+		}
+		if bad {
+			return i, i + 2, 1002
 		}
 		hl := 2 + map[byte]int{126: 2, 127: 8}[b[i+1]&0x7F]
 		masked := b[i+1]&0x80 != 0
@@ -350,7 +370,10 @@ func refFrameCheck(b []byte) (start, end, code int) {
 					p[j] ^= b[i+hl-4+j%4]
 				}
 			}
-			if ValidCloseCode(int(p[0])<<8|int(p[1])) && !utf8.Valid(p[2:]) {
+			if !ValidCloseCode(int(p[0])<<8 | int(p[1])) {
+				return i, i + hl + int(n), 1002
+			}
+			if !utf8.Valid(p[2:]) {
 				return i, i + hl + int(n), 1007
 			}
 			return 0, 0, 0
@@ -398,7 +421,7 @@ func FuzzFrameWatch(f *testing.F) {
 			}
 			break
 		}
-		start, end, code := refFrameCheck(stream)
+		start, end, code := refFrameCheck(stream, mode == 0)
 		start, end = start+len(prefix), end+len(prefix)
 		if !bytes.Equal(got, data[:len(got)]) {
 			t.Fatal("bytes passed changed")

@@ -79,8 +79,11 @@ type rig struct {
 
 func newServer(t testing.TB, opts Options, protocols ...string) (*Server, *poller) {
 	t.Helper()
+	if len(protocols) > 0 {
+		opts.Protocols = protocols
+	}
 	srv := NewServer(opts)
-	if err := srv.Listen(0, "127.0.0.1", protocols); err != nil {
+	if err := srv.Listen(0, "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Stop)

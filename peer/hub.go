@@ -29,9 +29,17 @@ type hub struct {
 
 	regMu sync.Mutex
 	live  map[*Conn]struct{}
-	ds    directSet // guarded by regMu, except its caller-thread scratch
+	fp    hubPath // the fast path (set by NewClient / NewServer; nil: none)
 
 	wg sync.WaitGroup
+}
+
+// path is the hub's fast path (the no-op one for a hub made without).
+func (h *hub) path() hubPath {
+	if h.fp == nil {
+		return noPath{}
+	}
+	return h.fp
 }
 
 func (h *hub) push(it item) {
@@ -153,13 +161,17 @@ func (h *hub) flushDirty() {
 }
 
 // take swaps the queue out; give it back with release after processing.
-func (h *hub) take() []item {
-	h.mu.Lock()
-	q := h.q
-	h.q = h.spare
-	h.mu.Unlock()
-	h.spare = nil
-	return q
+func (h *hub) take() []item { return swapOut(&h.mu, &h.q, &h.spare) }
+
+// swapOut returns *q and puts *spare (empty, reused storage) in its place
+// under mu; *spare is nil until the caller gives the storage back.
+func swapOut[T any](mu *sync.Mutex, q, spare *[]T) []T {
+	mu.Lock()
+	out := *q
+	*q = *spare
+	mu.Unlock()
+	*spare = nil
+	return out
 }
 
 func (h *hub) release(q []item) {
@@ -173,16 +185,14 @@ func (h *hub) register(c *Conn) {
 		h.live = make(map[*Conn]struct{})
 	}
 	h.live[c] = struct{}{}
-	if c.dr != nil {
-		h.addDirect(c)
-	}
+	h.path().add(h, c)
 	h.regMu.Unlock()
 }
 
 func (h *hub) unregister(c *Conn) {
 	h.regMu.Lock()
 	delete(h.live, c)
-	h.removeDirect(c)
+	h.path().remove(h, c)
 	h.regMu.Unlock()
 }
 
@@ -200,7 +210,7 @@ func (h *hub) liveConns() []*Conn {
 // connection (which makes the rest end promptly) and waits again.
 func (h *hub) wait(grace time.Duration) {
 	h.stopWaker()
-	defer h.closeDirect()
+	defer h.path().close(h)
 	defer func() {
 		h.wk.mu.Lock()
 		h.wk.closed = false

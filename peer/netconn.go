@@ -1,13 +1,11 @@
 package peer
 
 import (
-	"errors"
 	"math/bits"
 	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -33,10 +31,7 @@ type countingConn struct {
 	in, out     atomic.Int64
 	established atomic.Bool
 
-	raw      syscall.RawConn // for endBatchTry; nil when the conn has no file descriptor
-	tryWrite func(fd uintptr) bool
-	tryN     int // tryWrite's result (guarded by mu)
-	tryErr   error
+	tw tryWriter // for endBatchTry (Poll's writes); nil where Poll does not write
 
 	mu       sync.Mutex // guards the fields below and serializes writes
 	batching bool
@@ -44,7 +39,7 @@ type countingConn struct {
 	buf      *[]byte // batched bytes not yet written (after endBatchTry: the unwritten rest)
 	werr     error
 
-	// Bytes Poll read but left to the reader goroutine (direct.go), read
+	// Bytes Poll read but left to the reader goroutine (fastpath.Owner.HandOver), read
 	// before the socket; then preErr. Handed over with the read side.
 	pre    *[]byte
 	preOff int
@@ -57,11 +52,7 @@ func newCountingConn(nc net.Conn, noDelay *bool) *countingConn {
 			_ = t.SetNoDelay(*noDelay)
 		}
 	}
-	c := &countingConn{Conn: nc}
-	if sc, ok := nc.(syscall.Conn); ok && directWrites {
-		c.raw, _ = sc.SyscallConn()
-	}
-	return c
+	return &countingConn{Conn: nc, tw: newTryWriter(nc)}
 }
 
 // closeConn closes the connection below (from any goroutine, also while
@@ -71,20 +62,6 @@ func (c *countingConn) closeConn() error {
 	nc := c.Conn
 	c.swapMu.Unlock()
 	return nc.Close()
-}
-
-// takeOver moves the TCP socket below to an fdConn (attach, before the
-// goroutines start); nil where that is not done (not Linux, not TCP, or
-// closed meanwhile).
-func (c *countingConn) takeOver() *fdConn {
-	c.swapMu.Lock()
-	defer c.swapMu.Unlock()
-	fc := takeFD(c.Conn)
-	if fc != nil {
-		c.Conn = fc
-		c.raw = fdRaw{fc}
-	}
-	return fc
 }
 
 // CloseWrite half-closes the TCP connection (FIN), after pending bytes.
@@ -270,23 +247,7 @@ func (c *countingConn) endBatchTry() (pending bool, err error) {
 		return false, nil
 	}
 	b := *c.buf
-	if c.tryWrite == nil {
-		c.tryWrite = func(fd uintptr) bool {
-			c.tryN, c.tryErr = rawWrite(fd, *c.buf)
-			return true // one attempt, never wait for the socket
-		}
-	}
-	c.tryN, c.tryErr = 0, nil
-	if err := c.raw.Write(c.tryWrite); err != nil {
-		c.tryErr = err
-	}
-	n, werr := c.tryN, c.tryErr
-	if n < 0 {
-		n = 0
-	}
-	if errors.Is(werr, syscall.EAGAIN) || errors.Is(werr, syscall.EINTR) {
-		werr = nil
-	}
+	n, werr := c.tw.tryWrite(b)
 	c.out.Add(int64(n))
 	if werr != nil {
 		c.werr = werr
@@ -323,8 +284,13 @@ func (c *countingConn) SetDeadline(t time.Time) error {
 	return c.Conn.SetDeadline(t)
 }
 
+// setNoDelay sets TCP_NODELAY (any goroutine: it reads the connection
+// under swapMu, as takeOver may swap it meanwhile).
 func (c *countingConn) setNoDelay(on bool) error {
-	if t, ok := c.Conn.(interface{ SetNoDelay(bool) error }); ok {
+	c.swapMu.Lock()
+	nc := c.Conn
+	c.swapMu.Unlock()
+	if t, ok := nc.(interface{ SetNoDelay(bool) error }); ok {
 		return t.SetNoDelay(on)
 	}
 	return ErrInvalidArgument
@@ -353,6 +319,10 @@ const (
 
 var bufPools [maxBufShift - minBufShift + 1]sync.Pool
 
+// poolTrace, when set (tests, while nothing else runs), sees every pooled
+// buffer taken (+1) and given back (-1).
+var poolTrace func(delta int)
+
 func bufClass(n int) int {
 	if n <= 1<<minBufShift {
 		return 0
@@ -365,6 +335,9 @@ func getBuf(n int) *[]byte {
 	if cls >= len(bufPools) {
 		b := make([]byte, n)
 		return &b
+	}
+	if poolTrace != nil {
+		poolTrace(1)
 	}
 	if v := bufPools[cls].Get(); v != nil {
 		b := v.(*[]byte)
@@ -379,6 +352,9 @@ func putBuf(b *[]byte) {
 	c := cap(*b)
 	cls := bufClass(c)
 	if cls < len(bufPools) && c == 1<<(cls+minBufShift) {
+		if poolTrace != nil {
+			poolTrace(-1)
+		}
 		bufPools[cls].Put(b)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,7 +15,8 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// Server accepts WebSocket peers. Methods are caller-thread unless noted.
+// Server accepts WebSocket peers. Its methods are for the caller goroutine
+// (see the package documentation, Concurrency) unless noted.
 type Server struct {
 	opts Options
 	lim  limits
@@ -25,7 +27,6 @@ type Server struct {
 	listening bool
 	hs        *http.Server
 	port      int
-	protocols []string
 	upgrader  websocket.Upgrader
 
 	extra  atomic.Pointer[http.Header]
@@ -37,7 +38,9 @@ type Server struct {
 
 // NewServer returns a server with the given options (copied).
 func NewServer(opts Options) *Server {
+	opts.Protocols = append([]string(nil), opts.Protocols...)
 	s := &Server{opts: opts, lim: resolve(&opts), peers: make(map[int32]*Conn)}
+	s.hub.fp = newHubPath()
 	if opts.ExtraHeaders != nil {
 		h := opts.ExtraHeaders.Clone()
 		s.extra.Store(&h)
@@ -45,15 +48,19 @@ func NewServer(opts Options) *Server {
 	return s
 }
 
-// SetExtraHeaders sets headers added to every later upgrade response.
+// SetExtraHeaders sets headers added to every later upgrade response. Any
+// goroutine.
 func (s *Server) SetExtraHeaders(h http.Header) {
 	h = h.Clone()
 	s.extra.Store(&h)
 }
 
-// Listen starts listening. port 0 picks a free port (see Port); bindAddress
-// "*" or "" binds every interface.
-func (s *Server) Listen(port int, bindAddress string, protocols []string) error {
+// Listen starts listening on a TCP port and serving WebSocket upgrades (any
+// path; wss when Options.TLS is set). port 0 picks a free port (see Port);
+// bindAddress "*" or "" binds every interface. The subprotocols served are
+// Options.Protocols. ErrBusy when already listening, ErrInvalidArgument for
+// a bad port.
+func (s *Server) Listen(port int, bindAddress string) error {
 	if s.listening {
 		return ErrBusy
 	}
@@ -68,7 +75,6 @@ func (s *Server) Listen(port int, bindAddress string, protocols []string) error 
 		return err
 	}
 	s.port = ln.Addr().(*net.TCPAddr).Port
-	s.protocols = append([]string(nil), protocols...)
 	var l net.Listener = countingListener{Listener: ln, noDelay: s.opts.NoDelay}
 	if s.opts.TLS != nil {
 		cfg := s.opts.TLS.Clone()
@@ -136,6 +142,17 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 	return false
 }
 
+// offersDeflate reports whether h's Sec-WebSocket-Extensions name
+// permessage-deflate (what gorilla negotiates when compression is enabled).
+func offersDeflate(h http.Header) bool {
+	for _, v := range h.Values("Sec-WebSocket-Extensions") {
+		if strings.Contains(v, "permessage-deflate") {
+			return true
+		}
+	}
+	return false
+}
+
 // selectProtocol picks the first of the client's protocols the server lists.
 func selectProtocol(client, server []string) string {
 	for _, c := range client {
@@ -178,7 +195,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			hdr[k] = append([]string(nil), v...)
 		}
 	}
-	if p := selectProtocol(websocket.Subprotocols(r), s.protocols); p != "" {
+	if p := selectProtocol(websocket.Subprotocols(r), s.opts.Protocols); p != "" {
 		hdr.Set("Sec-WebSocket-Protocol", p)
 	} else {
 		hdr.Del("Sec-WebSocket-Protocol")
@@ -206,7 +223,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	c.srv = s
 	c.url = r.RequestURI
 	c.req = RequestInfo{Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header.Clone()}
-	c.attach(ws, cc)
+	c.attach(ws, cc, s.opts.Compression && offersDeflate(r.Header))
 	c.phase.Store(phOpen)
 
 	s.mu.Lock()
@@ -226,10 +243,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	c.start()
 }
 
-// Poll appends the waiting events to dst and returns it.
+// Poll appends the events that happened since the last call to dst, in
+// order, and returns it; it also writes what Send queued and may read from
+// sockets, without blocking (see the package documentation). A peer is
+// known (Peer, PeerIDs) from the Poll that returns its EventConnected until
+// the one that returns its EventDisconnected.
 func (s *Server) Poll(dst []Event) []Event {
 	s.hub.flushDirty()
-	s.hub.readDirectAll()
+	s.hub.path().readAll(&s.hub)
 	q := s.hub.take()
 	for i := range q {
 		ev := q[i].apply()
@@ -256,7 +277,8 @@ func (s *Server) PeerIDs(dst []int32) []int32 {
 	return dst
 }
 
-// DisconnectPeer closes one peer.
+// DisconnectPeer closes one peer as Conn.Close does (ErrUnknownPeer when
+// there is no such peer).
 func (s *Server) DisconnectPeer(id int32, code int, reason string) error {
 	c := s.peers[id]
 	if c == nil {
@@ -265,9 +287,12 @@ func (s *Server) DisconnectPeer(id int32, code int, reason string) error {
 	return c.Close(code, reason)
 }
 
-// Broadcast sends to every open peer; the first error is returned, the
-// others are still sent.
+// Broadcast sends to every open peer as Send does; the first error is
+// returned, the others are still sent. ErrNotListening when not listening.
 func (s *Server) Broadcast(data []byte, mode WriteMode) error {
+	if !s.listening {
+		return ErrNotListening
+	}
 	var first error
 	for _, c := range s.peers {
 		if c.State() != StateOpen {
@@ -280,7 +305,8 @@ func (s *Server) Broadcast(data []byte, mode WriteMode) error {
 	return first
 }
 
-// Stats sums the counters over the known peers.
+// Stats sums the counters over the known peers (RTT: the mean of those
+// measured) and counts them in Peers.
 func (s *Server) Stats() Stats {
 	var t Stats
 	var rtt time.Duration

@@ -1,10 +1,11 @@
 //go:build linux
 
-package peer
+package fastpath
 
 import (
 	"errors"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -12,8 +13,207 @@ import (
 	"unsafe"
 )
 
-// directReads: Poll may read complete frames from sockets (see direct.go).
-const directReads = true
+// ReadMax is the most Poll reads from one socket per call; the rest is the
+// reader goroutine's, so bulk transfers keep their own core.
+const ReadMax = 64 << 10
+
+// Direct reads: the polling thread takes complete messages from the socket.
+//
+// A message that arrives while the reader goroutine sleeps costs a
+// cross-thread wake-up before Poll can see it (about 20 µs per direction on
+// a small VM): the round trip of a game loop that echoes. So, like the
+// direct write (flushDirect), Poll reads what is already there: when the
+// reader goroutine is parked between frames (nothing of a frame buffered in
+// gorilla, no fragmented message under way), Poll reads the socket (one
+// non-blocking read) and takes the complete plain data frames at the head
+// (FIN set, no RSV bits, text or binary, masked as the role requires, within
+// the limits, text valid UTF-8). Whatever follows (control frames,
+// fragments, compressed frames, partial frames, anything malformed, frames
+// past a full inbound queue) is handed to the reader goroutine ahead of the
+// socket (Owner.HandOver) and the reader is woken, so gorilla sees the
+// same byte stream, and the rules and the errors are the same whichever
+// thread reads.
+//
+// For this the socket leaves Go's network poller (Socket): there, every
+// arrival woke a thread (and the parked reader) even when Poll took the
+// data. In the hub's own epoll set a parked reader is woken only for what
+// Poll leaves to it, or by the hub's poller when nobody polls (Set,
+// below).
+//
+// Ownership of the socket's read side is one atomic word: the reader owns it
+// except while it waits for data in watchConn.Read at a frame boundary; Poll
+// takes it only from there and gives it back before returning.
+
+const (
+	ownReader int32 = iota // the reader goroutine reads (and may block)
+	ownFree                // the reader waits for data at a frame boundary
+	ownPoll                // Poll reads
+)
+
+// ParkHook, when set (tests), runs when a parked reader wakes: a late
+// wake-up lets Poll win the race for the data more often.
+var ParkHook func()
+
+// Owner is the connection a Reader reads for (the peer package's Conn).
+type Owner interface {
+	// Open reports whether the connection is open (else the reader
+	// goroutine reads everything).
+	Open() bool
+	// HandedOver reports whether bytes or an error that Poll handed over
+	// wait for the reader goroutine (ahead of the socket).
+	HandedOver() bool
+	// HandOver gives the reader goroutine rest (copied) and err, ahead of
+	// the socket.
+	HandOver(rest []byte, err error)
+	// Take takes the complete plain data frames at the head of b (read from
+	// the socket by Poll; frames from a client are masked when server) as
+	// messages, and returns the bytes they span; it counts all of b as read
+	// from the wire. Caller goroutine, while the Reader owns the read side.
+	Take(b []byte, server bool) (used int)
+}
+
+// Reader is a connection's shared read side (only for a plain TCP socket
+// right under the WebSocket's frame reader: no TLS).
+type Reader struct {
+	o      Owner
+	fc     *Socket // the socket, out of Go's poller (socket_linux.go)
+	server bool    // frames from the peer must be masked
+	key    uint32
+	owner  atomic.Int32
+	takes  atomic.Uint32 // times Poll took the read side
+
+	one    [1]byte
+	waitCB func(fd uintptr) bool // reader: true once readable (or EOF/error), or kicked
+	kick   atomic.Bool           // Poll handed bytes (or an error) over to the reader
+	// handOvers counts kicks (tests)
+	handOvers atomic.Int64
+
+	pollCB func(fd uintptr) // Poll: reads pbuf; sets pn, perr
+	pbuf   []byte
+	pn     int
+	perr   error
+}
+
+// NewReader makes the read side of fc (taken over with TakeFD) for o;
+// server: frames from the peer must be masked.
+func NewReader(fc *Socket, o Owner, server bool) *Reader {
+	d := &Reader{o: o, fc: fc, server: server}
+	d.owner.Store(ownReader)
+	d.waitCB = func(fd uintptr) bool {
+		if d.kick.Load() {
+			return true
+		}
+		_, err := peekSocket(fd, d.one[:])
+		return !errors.Is(err, syscall.EAGAIN)
+	}
+	d.pollCB = func(fd uintptr) { d.pn, d.perr = readSocket(fd, d.pbuf) }
+	return d
+}
+
+// park is the reader goroutine's wait for data at a frame boundary (from
+// watchConn.Read): meanwhile Poll may take complete frames itself. It returns
+// owning the read side with data (or an end, or an error) in the socket.
+func (d *Reader) Park() {
+	if !d.o.Open() {
+		return
+	}
+	if d.o.HandedOver() {
+		return // what Poll handed over comes first
+	}
+	g := d.takes.Load()
+	d.owner.Store(ownFree)
+	for i := 0; ; i++ {
+		err := fdRaw{d.fc}.Read(d.waitCB)
+		if ParkHook != nil {
+			ParkHook()
+		}
+		if d.kick.Load() || err != nil || !d.o.Open() {
+			d.acquire()
+			d.kick.Store(false) // what Poll left for us is ours now
+			return
+		}
+		// Data is there. While Poll keeps taking it, stay out of its way:
+		// owning the read side even briefly would make Poll skip it.
+		if d.owner.Load() == ownPoll {
+			d.backOff(i) // Poll is reading it now
+			continue
+		}
+		if t := d.takes.Load(); t != g {
+			g, i = t, -1 // Poll read since: wait again
+			continue
+		}
+		if d.owner.CompareAndSwap(ownFree, ownReader) {
+			if d.takes.Load() == g {
+				return // Poll has not read since the data came: ours
+			}
+			g = d.takes.Load()
+			d.owner.Store(ownFree)
+		}
+		d.backOff(i)
+	}
+}
+
+// acquire takes the read side back from Poll (reader goroutine).
+func (d *Reader) acquire() {
+	for i := 0; !d.owner.CompareAndSwap(ownFree, ownReader); i++ {
+		d.backOff(i)
+	}
+}
+
+// backOff waits a little for Poll's turn to end: it takes microseconds, so
+// yield a few times, then sleep (the polling thread may have been
+// preempted). Nothing here makes Poll wake us: a goroutine readied from the
+// polling thread costs that thread a scheduler hand-off.
+func (d *Reader) backOff(i int) {
+	if i < 20 {
+		runtime.Gosched()
+	} else {
+		time.Sleep(20 * time.Microsecond)
+	}
+}
+
+// read is Poll's read (caller thread): complete plain frames at the head of
+// the socket become messages (Owner.Take), queued as the reader would queue
+// them. It reports whether the reader goroutine must look at the socket
+// (what Poll did not take, the end, an error, or more than one read took).
+func (d *Reader) read(s *Set) (wake bool) {
+	if !d.o.Open() || d.kick.Load() || !d.owner.CompareAndSwap(ownFree, ownPoll) {
+		return true // (kick: the reader has not taken what Poll handed over yet)
+	}
+	defer d.owner.Store(ownFree)
+	d.takes.Add(1)
+	// Control, not Read: the parked reader holds the descriptor's read
+	// lock while it waits; the owner word is what serializes reads.
+	buf := s.directBuf()
+	d.pbuf, d.pn, d.perr = buf, 0, nil
+	cerr := fdRaw{d.fc}.Control(d.pollCB)
+	d.pbuf = nil
+	n, rerr := d.pn, d.perr
+	if errors.Is(rerr, syscall.EAGAIN) || errors.Is(rerr, syscall.EINTR) {
+		return false // nothing there
+	}
+	if cerr != nil || n == 0 && rerr == nil {
+		return true // closed, or at the end: the reader finds it
+	}
+	if rerr != nil {
+		d.handOver(nil, rerr)
+		return true
+	}
+	used := d.o.Take(buf[:n], d.server)
+	if used < n {
+		d.handOver(buf[used:n], nil)
+	}
+	return used < n || n == len(buf)
+}
+
+// handOver gives the reader goroutine what Poll read but does not take (or
+// the read error), ahead of the socket; the kick flag ends its wait once
+// the caller has it woken (readAll).
+func (d *Reader) handOver(rest []byte, err error) {
+	d.o.HandOver(rest, err)
+	d.handOvers.Add(1)
+	d.kick.Store(true)
+}
 
 // peekSocket is one non-blocking recv(2) with MSG_PEEK: the bytes stay in
 // the socket.
@@ -29,26 +229,28 @@ func peekSocket(fd uintptr, b []byte) (int, error) {
 // readSocket is one read(2) on a non-blocking socket.
 func readSocket(fd uintptr, b []byte) (int, error) { return syscall.Read(int(fd), b) }
 
-// The hub's fdConn sockets are in one epoll set, ep (edge-triggered). Poll
+// The hub's Sockets are in one epoll set, ep (edge-triggered). Poll
 // looks there (one non-blocking epoll_wait per call, whatever the number of
 // connections) and reads complete frames itself. The hub's poller goroutine
 // waits in Go's own poller on a second set, the gate, which holds an eventfd
 // and, only while the poller must watch the sockets, ep itself: while some
-// goroutine waits urgently for a socket (fdConn.await), or while nobody
+// goroutine waits urgently for a socket (Socket.await), or while nobody
 // calls Poll (the parked readers must then read: pings, closes,
 // back-pressure). Otherwise nothing that arrives on a socket wakes any
 // thread but the one that calls Poll; Poll and urgent waiters signal the
 // eventfd.
-type directSet struct {
+type Set struct {
+	mu sync.Mutex // guards conns, next, running, pdone and the sets' lifetime
+
 	ep    int      // sockets and the eventfd; valid while conns != nil
 	gate  *os.File // epoll set: the eventfd, and ep in modeMain
 	grc   syscall.RawConn
 	gfd   int // the gate's descriptor
 	efd   int
-	conns map[uint32]*Conn
+	conns map[uint32]*Reader
 	next  uint32
 
-	running bool          // the poller goroutine runs (regMu)
+	running bool          // the poller goroutine runs
 	pdone   chan struct{} // closed when it returns
 
 	mode   atomic.Int32  // modeMain / modeQuiet (set under gmu)
@@ -71,16 +273,15 @@ type directSet struct {
 
 	events [128]syscall.EpollEvent // caller thread
 	buf    []byte                  // caller thread: read buffer
-	msgs   []Message               // caller thread: scratch
 }
 
 type note struct {
-	c     *fdConn
+	c     *Socket
 	write bool
 }
 
 type fwdConn struct {
-	c   *Conn
+	c   *Reader
 	evs uint32
 }
 
@@ -103,22 +304,26 @@ const (
 
 // urgentAdd counts urgent waits; the first one moves a quiet poller to the
 // sockets.
-func (d *directSet) urgentAdd(n int32) {
+func (d *Set) urgentAdd(n int32) {
 	if d.urgent.Add(n) > 0 && n > 0 && d.mode.Load() == modeQuiet {
 		d.signal()
 	}
 }
 
-func (d *directSet) signal() {
+func (d *Set) signal() {
 	one := uint64(1)
 	_, _ = syscall.Write(d.efd, (*[8]byte)(unsafe.Pointer(&one))[:])
 }
 
-// addDirect puts c's socket in the hub's epoll set and starts the poller
-// when needed (regMu held).
-func (h *hub) addDirect(c *Conn) {
-	d := &h.ds
-	fc := c.dr.fc
+// NewSet returns an empty set; its epoll sets are made with the first
+// socket added.
+func NewSet() *Set { return &Set{} }
+
+// Add puts dr's socket in the set and starts the poller when needed.
+func (d *Set) Add(dr *Reader) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fc := dr.fc
 	if d.conns == nil && !d.open() {
 		return // fc waits with poll(2); the reader goroutine reads everything
 	}
@@ -134,18 +339,18 @@ func (h *hub) addDirect(c *Conn) {
 	}); err != nil || cerr != nil {
 		return
 	}
-	c.dr.key = key
-	d.conns[key] = c
+	dr.key = key
+	d.conns[key] = dr
 	fc.set.Store(d)
 	if !d.running {
 		d.running = true
 		d.pdone = make(chan struct{})
-		go d.poller(&h.regMu, d.pdone)
+		go d.poller(d.pdone)
 	}
 }
 
-// open makes the epoll sets and the eventfd (regMu held).
-func (d *directSet) open() bool {
+// open makes the epoll sets and the eventfd (mu held).
+func (d *Set) open() bool {
 	var fds [3]int
 	made := 0
 	ok := false
@@ -184,27 +389,29 @@ func (d *directSet) open() bool {
 	ok = true
 	d.ep, d.gate, d.grc, d.gfd, d.efd = ep, gf, grc, gate, efd
 	d.inGate = false
-	d.conns = make(map[uint32]*Conn)
+	d.conns = make(map[uint32]*Reader)
 	d.mode.Store(modeQuiet)
 	return true
 }
 
-// removeDirect forgets c (regMu held); its socket leaves the epoll set when
-// it is closed. The poller ends with the last connection.
-func (h *hub) removeDirect(c *Conn) {
-	if c.dr != nil && c.dr.key != 0 {
-		delete(h.ds.conns, c.dr.key)
-		if len(h.ds.conns) == 0 && h.ds.running {
-			h.ds.signal()
+// Remove forgets dr; its socket leaves the epoll set when it is closed.
+// The poller ends with the last connection.
+func (d *Set) Remove(dr *Reader) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if dr.key != 0 {
+		delete(d.conns, dr.key)
+		if len(d.conns) == 0 && d.running {
+			d.signal()
 		}
 	}
 }
 
-// poller is the hub's poller goroutine (see directSet).
-func (d *directSet) poller(regMu *sync.Mutex, done chan struct{}) {
+// poller is the hub's poller goroutine (see Set).
+func (d *Set) poller(done chan struct{}) {
 	defer close(done)
 	var evs [128]syscall.EpollEvent
-	var cs [128]*Conn
+	var cs [128]*Reader
 	// Poll is idle once it has not run for pollIdle (and until it runs).
 	seen, seenAt := d.polls.Load(), time.Now().Add(-pollIdle)
 	inGate, n := false, 0
@@ -219,15 +426,20 @@ func (d *directSet) poller(regMu *sync.Mutex, done chan struct{}) {
 		n, _ = syscall.EpollWait(src, evs[:], 0)
 		return n > 0
 	}
+	// The gate's read deadline, as set last. The gate outlives pollers (a
+	// poller ends with the last socket, the next Add starts another): clear
+	// what an earlier one left, or a past deadline would fail every read of
+	// the gate at once and this poller would spin without ever harvesting.
 	var dl time.Time
+	_ = d.gate.SetReadDeadline(dl)
 	for {
-		regMu.Lock()
+		d.mu.Lock()
 		if len(d.conns) == 0 {
 			d.running = false
-			regMu.Unlock()
+			d.mu.Unlock()
 			return
 		}
-		regMu.Unlock()
+		d.mu.Unlock()
 		now := time.Now()
 		if p := d.polls.Load(); p != seen {
 			seen, seenAt = p, now
@@ -269,7 +481,7 @@ func (d *directSet) poller(regMu *sync.Mutex, done chan struct{}) {
 		if idle && d.polls.Load() != seen {
 			idle = false // Poll is back: what came is its to read
 		}
-		d.lookup(regMu, evs[:n], cs[:n])
+		d.lookup(evs[:n], cs[:n])
 		for i := 0; i < n; i++ {
 			c := cs[i]
 			if c == nil {
@@ -279,7 +491,7 @@ func (d *directSet) poller(regMu *sync.Mutex, done chan struct{}) {
 				continue
 			}
 			cs[i] = nil
-			fc := c.dr.fc
+			fc := c.fc
 			if evs[i].Events&epollIn != 0 {
 				switch w := fc.rwait.Load(); {
 				case w == waitLazy && !idle:
@@ -296,7 +508,7 @@ func (d *directSet) poller(regMu *sync.Mutex, done chan struct{}) {
 }
 
 // setGate puts ep in the gate or takes it out (gmu held).
-func (d *directSet) setGate(in bool) {
+func (d *Set) setGate(in bool) {
 	if in != d.inGate {
 		ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: 1}
 		op := syscall.EPOLL_CTL_ADD
@@ -319,7 +531,7 @@ func (d *directSet) setGate(in bool) {
 // notice late or not at all: Poll takes the sockets' events first, and a
 // wake-up often does not pass a nested epoll set whose events another
 // thread takes. The signal has the poller watch for the next pause.
-func (d *directSet) leaveGate() {
+func (d *Set) leaveGate() {
 	d.gmu.Lock()
 	if d.urgent.Load() == 0 {
 		d.setGate(false)
@@ -330,9 +542,9 @@ func (d *directSet) leaveGate() {
 
 // lookup sets cs[i] to the connection of evs[i] (nil for the eventfd or a
 // connection already gone).
-func (d *directSet) lookup(regMu *sync.Mutex, evs []syscall.EpollEvent, cs []*Conn) {
-	regMu.Lock()
-	defer regMu.Unlock()
+func (d *Set) lookup(evs []syscall.EpollEvent, cs []*Reader) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	for i := range evs {
 		cs[i] = nil
 		if k := uint32(evs[i].Fd); k != 0 {
@@ -342,7 +554,7 @@ func (d *directSet) lookup(regMu *sync.Mutex, evs []syscall.EpollEvent, cs []*Co
 }
 
 // drain resets the eventfd and hands over what Poll found.
-func (d *directSet) drain() {
+func (d *Set) drain() {
 	var b [8]byte
 	_, _ = syscall.Read(d.efd, b[:])
 	d.pmu.Lock()
@@ -361,7 +573,7 @@ func (d *directSet) drain() {
 }
 
 // forward leaves c, readable, to Poll (poller).
-func (d *directSet) forward(c *Conn, evs uint32) {
+func (d *Set) forward(c *Reader, evs uint32) {
 	d.pmu.Lock()
 	d.fwd = append(d.fwd, fwdConn{c, evs})
 	d.nfwd.Store(int32(len(d.fwd)))
@@ -369,7 +581,7 @@ func (d *directSet) forward(c *Conn, evs uint32) {
 }
 
 // takeFwd takes what the poller left to Poll.
-func (d *directSet) takeFwd() []fwdConn {
+func (d *Set) takeFwd() []fwdConn {
 	d.pmu.Lock()
 	defer d.pmu.Unlock()
 	f := d.fwd
@@ -379,10 +591,10 @@ func (d *directSet) takeFwd() []fwdConn {
 }
 
 // unforward wakes the readers of what was left to Poll (poller).
-func (d *directSet) unforward() {
+func (d *Set) unforward() {
 	f := d.takeFwd()
 	for i, fw := range f {
-		fw.c.dr.fc.notify(false)
+		fw.c.fc.notify(false)
 		f[i] = fwdConn{}
 	}
 }
@@ -390,15 +602,14 @@ func (d *directSet) unforward() {
 // directPerPoll is the most connections one Poll reads directly.
 const directPerPoll = 8
 
-// readDirectAll reads directly from the sockets that received data since
-// the last call (caller thread, from Poll), and has the poller wake the
+// ReadAll reads directly from the sockets that received data since the
+// last call (caller thread, from Poll), and has the poller wake the
 // goroutines waiting for the others.
-func (h *hub) readDirectAll() {
-	d := &h.ds
+func (d *Set) ReadAll() {
 	d.polls.Add(1)
-	h.regMu.Lock()
+	d.mu.Lock()
 	ep, live := d.ep, len(d.conns)
-	h.regMu.Unlock()
+	d.mu.Unlock()
 	if live == 0 {
 		return
 	}
@@ -409,7 +620,7 @@ func (h *hub) readDirectAll() {
 	if d.nfwd.Load() > 0 {
 		f := d.takeFwd()
 		for i, fw := range f {
-			direct, noted = d.readOne(h, fw.c, fw.evs, direct, noted)
+			direct, noted = d.readOne(fw.c, fw.evs, direct, noted)
 			f[i] = fwdConn{}
 		}
 		d.pmu.Lock()
@@ -422,11 +633,11 @@ func (h *hub) readDirectAll() {
 	if err != nil {
 		n = 0
 	}
-	var cs [len(d.events)]*Conn
-	d.lookup(&h.regMu, d.events[:n], cs[:n])
+	var cs [len(d.events)]*Reader
+	d.lookup(d.events[:n], cs[:n])
 	for i, c := range cs[:n] {
 		if c != nil {
-			direct, noted = d.readOne(h, c, d.events[i].Events, direct, noted)
+			direct, noted = d.readOne(c, d.events[i].Events, direct, noted)
 		}
 	}
 	if noted {
@@ -438,15 +649,15 @@ func (h *hub) readDirectAll() {
 // reader is parked (a burst over many connections is the reader
 // goroutines', on every core; Poll reads a few, for latency), else a note
 // for the poller to wake whoever waits.
-func (d *directSet) readOne(h *hub, c *Conn, evs uint32, direct int, noted bool) (int, bool) {
-	fc := c.dr.fc
+func (d *Set) readOne(c *Reader, evs uint32, direct int, noted bool) (int, bool) {
+	fc := c.fc
 	if evs&epollIn != 0 {
 		wake := true
 		if direct < directPerPoll && fc.rwait.Load() == waitLazy {
 			direct++
 			// The peer's FIN (or an error) may wait behind the data
 			// Poll takes: the reader must see it.
-			wake = c.readDirect(h) || evs&epollEnd != 0
+			wake = c.read(d) || evs&epollEnd != 0
 		}
 		if wake && fc.rwait.Load() != waitNone {
 			noted = d.note(fc, false) || noted
@@ -460,7 +671,7 @@ func (d *directSet) readOne(h *hub, c *Conn, evs uint32, direct int, noted bool)
 
 // note queues a wake-up for the poller; true when the poller must be
 // signalled (the queue was empty).
-func (d *directSet) note(c *fdConn, write bool) bool {
+func (d *Set) note(c *Socket, write bool) bool {
 	d.pmu.Lock()
 	first := len(d.pend) == 0
 	d.pend = append(d.pend, note{c, write})
@@ -468,17 +679,16 @@ func (d *directSet) note(c *fdConn, write bool) bool {
 	return first
 }
 
-// closeDirect closes the epoll set once no connection is left (caller
-// thread, after every goroutine ended); a later connection makes a new one.
-func (h *hub) closeDirect() {
-	d := &h.ds
-	h.regMu.Lock()
+// Close closes the epoll set once no connection is left (caller thread,
+// after every goroutine ended); a later Add makes a new one.
+func (d *Set) Close() {
+	d.mu.Lock()
 	for d.conns != nil && len(d.conns) == 0 && d.running {
 		done := d.pdone
 		d.signal()
-		h.regMu.Unlock()
+		d.mu.Unlock()
 		<-done
-		h.regMu.Lock()
+		d.mu.Lock()
 	}
 	if d.conns != nil && len(d.conns) == 0 {
 		_ = d.gate.Close()
@@ -487,12 +697,12 @@ func (h *hub) closeDirect() {
 		d.conns = nil
 		d.pend = nil
 	}
-	h.regMu.Unlock()
+	d.mu.Unlock()
 }
 
-func (h *hub) directBuf() []byte {
-	if h.ds.buf == nil {
-		h.ds.buf = make([]byte, directReadMax)
+func (d *Set) directBuf() []byte {
+	if d.buf == nil {
+		d.buf = make([]byte, ReadMax)
 	}
-	return h.ds.buf
+	return d.buf
 }

@@ -1,6 +1,6 @@
 //go:build linux
 
-package peer
+package fastpath
 
 import (
 	"io"
@@ -13,8 +13,8 @@ import (
 	"unsafe"
 )
 
-// fdConn is an established plain TCP connection taken out of Go's network
-// poller and watched by its hub's own epoll set instead (direct_linux.go).
+// Socket is an established plain TCP connection taken out of Go's network
+// poller and watched by its hub's own epoll set instead (set_linux.go).
 //
 // Why: Go's poller thread sleeps in epoll_wait whenever any goroutine waits
 // for the network (a listener's accept, a parked reader) or a timer is
@@ -28,7 +28,7 @@ import (
 //
 // Every system call on fd holds mu for reading (they never block); Close
 // takes it for writing, so the descriptor is never closed under a call.
-type fdConn struct {
+type Socket struct {
 	fd     int
 	mu     sync.RWMutex
 	closed atomic.Bool
@@ -41,7 +41,7 @@ type fdConn struct {
 	rdl, wdl     atomic.Int64 // deadlines in Unix nanoseconds, 0 for none
 	rt, wt       *time.Timer  // the reader's and the writer's deadline timers
 
-	set          atomic.Pointer[directSet] // once in an epoll set
+	set          atomic.Pointer[Set] // once in an epoll set
 	laddr, raddr net.Addr
 }
 
@@ -51,11 +51,11 @@ const (
 	waitUrgent       // anything else: the poller must watch the socket
 )
 
-// takeFD moves nc's socket to a new fdConn (nil when nc is not a TCP
+// TakeFD moves nc's socket to a new Socket (nil when nc is not a TCP
 // connection or the descriptor cannot be duplicated; nc is then untouched).
 // The duplicate shares the socket and its non-blocking mode; closing nc
 // takes the old descriptor out of Go's poller without shutting the socket.
-func takeFD(nc net.Conn) *fdConn {
+func TakeFD(nc net.Conn) *Socket {
 	tc, ok := nc.(*net.TCPConn)
 	if !ok {
 		return nil
@@ -80,7 +80,7 @@ func takeFD(nc net.Conn) *fdConn {
 		_ = syscall.Close(nfd)
 		return nil
 	}
-	c := &fdConn{
+	c := &Socket{
 		fd:    nfd,
 		done:  make(chan struct{}),
 		rch:   make(chan struct{}, 1),
@@ -92,14 +92,14 @@ func takeFD(nc net.Conn) *fdConn {
 	return c
 }
 
-func (c *fdConn) LocalAddr() net.Addr  { return c.laddr }
-func (c *fdConn) RemoteAddr() net.Addr { return c.raddr }
+func (c *Socket) LocalAddr() net.Addr  { return c.laddr }
+func (c *Socket) RemoteAddr() net.Addr { return c.raddr }
 
-func (c *fdConn) opErr(op string, err error) error {
+func (c *Socket) opErr(op string, err error) error {
 	return &net.OpError{Op: op, Net: "tcp", Source: c.laddr, Addr: c.raddr, Err: err}
 }
 
-func (c *fdConn) Read(p []byte) (int, error) {
+func (c *Socket) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -124,7 +124,7 @@ func (c *fdConn) Read(p []byte) (int, error) {
 	return 0, c.opErr("read", err)
 }
 
-func (c *fdConn) Write(p []byte) (int, error) {
+func (c *Socket) Write(p []byte) (int, error) {
 	done, werr := 0, error(nil)
 	err := c.wait(true, waitUrgent, func(fd uintptr) bool {
 		for done < len(p) {
@@ -153,7 +153,7 @@ func (c *fdConn) Write(p []byte) (int, error) {
 }
 
 // call runs f on the descriptor unless the connection is closed.
-func (c *fdConn) call(f func(fd uintptr) bool) (done bool, err error) {
+func (c *Socket) call(f func(fd uintptr) bool) (done bool, err error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.closed.Load() {
@@ -166,7 +166,7 @@ func (c *fdConn) call(f func(fd uintptr) bool) (done bool, err error) {
 // done, waiting for the socket to become readable (or writable) in between.
 // The waiter is published (rwait/wwait: how) only once f found nothing to
 // do, then f runs once more, so a readiness token is never lost.
-func (c *fdConn) wait(write bool, how int32, f func(fd uintptr) bool) error {
+func (c *Socket) wait(write bool, how int32, f func(fd uintptr) bool) error {
 	ch, flag, dl, tp := c.rch, &c.rwait, &c.rdl, &c.rt
 	if write {
 		ch, flag, dl, tp = c.wch, &c.wwait, &c.wdl, &c.wt
@@ -209,7 +209,7 @@ func sendNoSignal(fd uintptr, p []byte) (int, error) {
 // await blocks until a readiness token comes on ch, the deadline passes or
 // the connection is closed. An urgent wait makes the poller watch the
 // sockets meanwhile.
-func (c *fdConn) await(ch chan struct{}, dl *atomic.Int64, tp **time.Timer, urgent bool) error {
+func (c *Socket) await(ch chan struct{}, dl *atomic.Int64, tp **time.Timer, urgent bool) error {
 	d := c.set.Load()
 	if d == nil {
 		return c.awaitAlone(ch, dl, urgent)
@@ -244,7 +244,7 @@ func (c *fdConn) await(ch chan struct{}, dl *atomic.Int64, tp **time.Timer, urge
 
 // awaitAlone waits without a poller (a socket not in an epoll set yet, or
 // whose set could not be made): poll(2) in short slices.
-func (c *fdConn) awaitAlone(ch chan struct{}, dl *atomic.Int64, urgent bool) error {
+func (c *Socket) awaitAlone(ch chan struct{}, dl *atomic.Int64, urgent bool) error {
 	ev := int16(0x1 | 0x2000) // POLLIN | POLLRDHUP
 	if ch == c.wch {
 		ev = 0x4 // POLLOUT
@@ -292,24 +292,24 @@ func setDeadline(dl *atomic.Int64, ch chan struct{}, t time.Time) {
 	}
 }
 
-func (c *fdConn) SetReadDeadline(t time.Time) error {
+func (c *Socket) SetReadDeadline(t time.Time) error {
 	setDeadline(&c.rdl, c.rch, t)
 	return nil
 }
 
-func (c *fdConn) SetWriteDeadline(t time.Time) error {
+func (c *Socket) SetWriteDeadline(t time.Time) error {
 	setDeadline(&c.wdl, c.wch, t)
 	return nil
 }
 
-func (c *fdConn) SetDeadline(t time.Time) error {
+func (c *Socket) SetDeadline(t time.Time) error {
 	_ = c.SetReadDeadline(t)
 	return c.SetWriteDeadline(t)
 }
 
 // Close closes the socket (the kernel takes it out of the epoll set) and
 // ends every wait.
-func (c *fdConn) Close() error {
+func (c *Socket) Close() error {
 	if c.closed.Swap(true) {
 		return c.opErr("close", net.ErrClosed)
 	}
@@ -324,7 +324,7 @@ func (c *fdConn) Close() error {
 }
 
 // CloseWrite sends FIN after what was written.
-func (c *fdConn) CloseWrite() error {
+func (c *Socket) CloseWrite() error {
 	var err error
 	if cerr := (fdRaw{c}).Control(func(fd uintptr) { err = syscall.Shutdown(int(fd), syscall.SHUT_WR) }); cerr != nil {
 		return c.opErr("shutdown", cerr)
@@ -335,7 +335,7 @@ func (c *fdConn) CloseWrite() error {
 	return nil
 }
 
-func (c *fdConn) SetNoDelay(on bool) error {
+func (c *Socket) SetNoDelay(on bool) error {
 	v := 0
 	if on {
 		v = 1
@@ -351,7 +351,7 @@ func (c *fdConn) SetNoDelay(on bool) error {
 
 // notify hands a readiness token to whoever waits on the read (or write)
 // side.
-func (c *fdConn) notify(write bool) {
+func (c *Socket) notify(write bool) {
 	ch := c.rch
 	if write {
 		ch = c.wch
@@ -362,10 +362,10 @@ func (c *fdConn) notify(write bool) {
 	}
 }
 
-// fdRaw is fdConn's syscall.RawConn. Its Read waits lazily (waitLazy): it
-// is the parked reader's wait (directRead.park), which Poll serves while it
+// fdRaw is Socket's syscall.RawConn. Its Read waits lazily (waitLazy): it
+// is the parked reader's wait (Reader.Park), which Poll serves while it
 // polls.
-type fdRaw struct{ c *fdConn }
+type fdRaw struct{ c *Socket }
 
 func (r fdRaw) Control(f func(fd uintptr)) error {
 	_, err := r.c.call(func(fd uintptr) bool { f(fd); return true })
