@@ -107,6 +107,7 @@ func TestMaskCopy(t *testing.T) {
 // A frame the direct path leaves alone still fails the connection, after
 // every message before it was delivered.
 func TestDirectReadThenInvalidUTF8(t *testing.T) {
+	needPollReads(t)
 	srv, sp := newServer(t, Options{})
 	raw := dialRaw(t, srv, "")
 	waitUntil(t, "peer", sp.step, func() bool { return sp.count(EventConnected) == 1 })

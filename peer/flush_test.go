@@ -9,6 +9,7 @@ import (
 // thread: the bytes are on the wire when Poll returns.
 func TestPollWritesQueuedMessagesDirectly(t *testing.T) {
 	r := newRig(t, Options{}, Options{})
+	needPollWrites(t, r.cc)
 	before := r.cc.Stats().WireBytesOut
 	for i := 0; i < 10; i++ {
 		if err := r.cc.Send(make([]byte, 100), WriteBinary); err != nil {
@@ -51,6 +52,7 @@ func TestSendWithoutPollIsDelivered(t *testing.T) {
 // no Poll since it was armed brings the delay back to wakeDelay.
 func TestWakerBacksOffWhilePollKeepsUp(t *testing.T) {
 	r := newRig(t, Options{}, Options{})
+	needPollWrites(t, r.cc)
 	k := &r.cl.hub.wk
 	delay := func() time.Duration {
 		k.mu.Lock()

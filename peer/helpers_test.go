@@ -149,3 +149,19 @@ func sendRetry(t testing.TB, c *Conn, data []byte, mode WriteMode, step func()) 
 		time.Sleep(100 * time.Microsecond)
 	}
 }
+
+// needPollReads skips a test that asserts Poll's own socket reads where the
+// platform's fast path has none (everywhere but Linux).
+func needPollReads(t testing.TB) {
+	if _, none := newHubPath().(noPath); none {
+		t.Skip("Poll does not read sockets itself on this platform")
+	}
+}
+
+// needPollWrites skips a test that asserts Poll's own socket writes on a
+// connection where Poll does not write (no Unix socket: Windows).
+func needPollWrites(t testing.TB, c *Conn) {
+	if c.cc.Load().tw == nil {
+		t.Skip("Poll does not write to sockets itself on this platform")
+	}
+}

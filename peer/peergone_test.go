@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -14,6 +15,12 @@ import (
 // Node's ws killed with SIGKILL (interop.TestPeerKilledBacklog): the backlog
 // in the receive buffer was thrown away.
 func TestPeerGoneBacklogReadable(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		// Winsock fails the read with WSAECONNRESET once the reset arrives
+		// and discards what the receive buffer still held (seen under wine:
+		// 16 of 2000 messages read); Linux hands the buffered bytes out first.
+		t.Skip("a reset discards the receive buffer on Windows")
+	}
 	rs := newRawServer(t, "")
 	cl, cp := newClient(t, Options{HeartbeatInterval: 5 * time.Millisecond, PongTimeout: 10 * time.Second,
 		MaxQueuedPackets: 16, CloseTimeout: 10 * time.Second})
