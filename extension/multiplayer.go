@@ -32,9 +32,8 @@ type mpPeer struct {
 	id     int32
 	conn   *peer.Conn
 	obj    bindings.Object // its GoWebSocketPeer, made by get_peer on first use
-	self   *wsPeer
-	queued int  // packets of this peer waiting in the multiplayer queue
-	gone   bool // disconnected (reported at the next poll) or dropped by force
+	queued int             // packets of this peer waiting in the multiplayer queue
+	gone   bool            // disconnected (reported at the next poll) or dropped by force
 }
 
 // mpEmit is a signal to emit after the lock is released.
@@ -54,13 +53,12 @@ type wsMultiplayer struct {
 	uniqueID int32
 	deadline time.Time // client: the id must arrive before it
 
-	peers   map[int32]*mpPeer
-	refused map[int32]bool // server connections closed by refuse_new_connections
-	queue   []*mpPeer      // the sender of each waiting packet, in arrival order
-	qhead   int
-	gone    []*mpPeer // disconnected peers, reported at the next poll
-	events  []peer.Event
-	emits   []mpEmit
+	peers  map[int32]*mpPeer
+	queue  []*mpPeer // the sender of each waiting packet, in arrival order
+	qhead  int
+	gone   []*mpPeer // disconnected peers, reported at the next poll
+	events []peer.Event
+	emits  []mpEmit
 
 	maxPacket int // the outbound_buffer_size the connections were made with
 
@@ -167,7 +165,6 @@ func (m *wsMultiplayer) reset() {
 		m.release(p)
 	}
 	clear(m.peers)
-	clear(m.refused)
 	clear(m.queue)
 	m.queue, m.qhead, m.gone = m.queue[:0], 0, nil
 	m.server, m.client = nil, nil
@@ -179,7 +176,7 @@ func (m *wsMultiplayer) reset() {
 func (m *wsMultiplayer) release(p *mpPeer) {
 	if p.obj != nil {
 		bindings.Unref(p.obj)
-		p.obj, p.self = nil, nil
+		p.obj = nil
 	}
 }
 
@@ -276,7 +273,6 @@ func (m *wsMultiplayer) pollServer(emits []mpEmit) []mpEmit {
 		switch ev.Kind {
 		case peer.EventConnected:
 			if m.refusing {
-				m.refused[ev.ID] = true
 				_ = ev.Conn.Close(1013, "not accepting new connections")
 				break
 			}
@@ -284,7 +280,6 @@ func (m *wsMultiplayer) pollServer(emits []mpEmit) []mpEmit {
 			if err := ev.Conn.Send(hello[:], peer.WriteBinary); err != nil {
 				bindings.PushError(fmt.Sprintf("GoWebSocketMultiplayerPeer: could not send peer %d its id: %v", id, err))
 				_ = ev.Conn.Close(-1, "")
-				m.refused[ev.ID] = true
 				break
 			}
 			m.peers[id] = &mpPeer{id: id, conn: ev.Conn}
@@ -296,7 +291,6 @@ func (m *wsMultiplayer) pollServer(emits []mpEmit) []mpEmit {
 				ev.Conn.ReadWith(func([]byte, bool) {}) // refused or dropped peer
 			}
 		case peer.EventDisconnected:
-			delete(m.refused, ev.ID)
 			if p := m.peers[id]; p != nil && !p.gone {
 				p.gone = true
 				m.gone = append(m.gone, p)
@@ -462,7 +456,7 @@ func registerMultiplayerClass() {
 		Name:   "GoWebSocketMultiplayerPeer",
 		Parent: "MultiplayerPeerExtension",
 		New: func(obj bindings.Object) any {
-			return &wsMultiplayer{owner: newOwner(obj), peers: map[int32]*mpPeer{}, refused: map[int32]bool{}, mode: transferReliable}
+			return &wsMultiplayer{owner: newOwner(obj), peers: map[int32]*mpPeer{}, mode: transferReliable}
 		},
 		Free: func(self any) {
 			m := self.(*wsMultiplayer)
@@ -487,7 +481,7 @@ func registerMultiplayerClass() {
 	b.Func("get_peer", []bindings.Arg{id}, bindings.TypeObject, "GoWebSocketPeer", func(m *wsMultiplayer, c bindings.Call) {
 		if p := m.connectedPeer("get_peer", c.Int(0)); p != nil {
 			if p.obj == nil {
-				p.obj, p.self = newPeerObject(&m.mu, p.conn, m.maxPacket)
+				p.obj, _ = newPeerObject(&m.mu, p.conn, m.maxPacket)
 			}
 			c.ReturnObject(p.obj)
 		}
