@@ -11,9 +11,11 @@ godot=${GODOT4:-/opt/godot/godot4}
 clients=${CLIENTS:-200}
 secs=${SECONDS_PER_RUN:-20}
 rounds=${ROUNDS:-2}
-port=${PORT:-39471}
+# A port free right now, for each run (Godot's server cannot pick one itself).
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 for r in $(seq "$rounds"); do
 	for kind in godot ours; do
+		port=$(free_port)
 		"$godot" --headless --path "$here" --script res://bench/mp_server.gd -- --kind=$kind --port=$port --clients="$clients" --seconds="$secs" >/tmp/mp_bench_server.$$ 2>&1 &
 		server=$!
 		sleep 1
@@ -23,7 +25,6 @@ for r in $(seq "$rounds"); do
 		kill $cl 2>/dev/null
 		wait $cl 2>/dev/null
 		grep -h '^RESULT' /tmp/mp_bench_server.$$ || { echo "RESULT $kind failed:"; tail -5 /tmp/mp_bench_server.$$; }
-		port=$((port + 1))
 	done
 done
 rm -f /tmp/mp_bench_server.$$ /tmp/mp_bench_clients.$$
