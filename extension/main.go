@@ -30,6 +30,7 @@ func register() {
 	registerPeerClass()
 	registerClientClass()
 	registerServerClass()
+	registerMultiplayerClass()
 	registerPanicProbe()
 }
 

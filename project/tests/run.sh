@@ -45,6 +45,15 @@ else
 	echo "FAIL chat demo$label:"; echo "$demo" | tail -n 20
 	rc=1
 fi
+# The multiplayer demo, headless for 3 seconds: each client must see the other's player move.
+demo=$(timeout 120 $runner "$godot" --headless --path "$here" res://demo/multiplayer.tscn -- --autoquit=3 2>&1)
+if echo "$demo" | grep -q '^Client1 (peer [0-9]*) sees peer [0-9]* moving' && echo "$demo" | grep -q '^Client2 (peer [0-9]*) sees peer [0-9]* moving' \
+	&& ! echo "$demo" | grep -qE 'SCRIPT ERROR|^ERROR'; then
+	echo "PASS multiplayer demo (each client saw the other's player move)$label"
+else
+	echo "FAIL multiplayer demo$label:"; echo "$demo" | tail -n 20
+	rc=1
+fi
 if ! grep -qE '^[0-9]+ passed, 0 failed' "$log"; then
 	echo "engine tests did not all pass$label (exit $rc); full log:"; tail -n 60 "$log"
 	rc=1

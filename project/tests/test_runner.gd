@@ -9,10 +9,23 @@ const SUITES := [
 	"res://tests/test_api.gd",
 	"res://tests/test_interop.gd",
 	"res://tests/test_features.gd",
+	"res://tests/test_multiplayer.gd",
 ]
 
 
-func _initialize() -> void:
+var _started := false
+
+
+# Runs in the first frame, not in _initialize: only then is the root in the
+# tree (the multiplayer suite adds scene-tree branches).
+func _process(_delta: float) -> bool:
+	if not _started:
+		_started = true
+		_run()
+	return false
+
+
+func _run() -> void:
 	var passed := 0
 	var failed := 0
 	if not ClassDB.class_exists("GoWebSocketClient"):
@@ -20,7 +33,10 @@ func _initialize() -> void:
 		print("0 passed, 1 failed")
 		quit(1)
 		return
+	var only := OS.get_environment("GOWS_SUITE")  # e.g. test_multiplayer: run one suite
 	for path in SUITES:
+		if only != "" and not path.ends_with(only + ".gd"):
+			continue
 		var suite = load(path).new()
 		for m in suite.get_method_list():
 			var name: String = m["name"]

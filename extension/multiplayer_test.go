@@ -1,0 +1,25 @@
+package main
+
+import "testing"
+
+func TestHelloRoundTrip(t *testing.T) {
+	for _, id := range []int32{2, 3, 255, 256, 1 << 24, 1<<31 - 1} {
+		b := helloMessage(id)
+		got, ok := parseHello(b[:])
+		if !ok || got != id {
+			t.Errorf("parseHello(helloMessage(%d)) = %d, %v", id, got, ok)
+		}
+	}
+	// Godot's client reads the id as a little-endian int32: 2 is 02 00 00 00.
+	if b := helloMessage(2); b != [4]byte{2, 0, 0, 0} {
+		t.Errorf("helloMessage(2) = % x", b)
+	}
+}
+
+func TestHelloRejectsInvalid(t *testing.T) {
+	for _, data := range [][]byte{nil, {}, {2, 0, 0}, {2, 0, 0, 0, 0}, {0, 0, 0, 0}, {1, 0, 0, 0}, {0xff, 0xff, 0xff, 0xff}, {0, 0, 0, 0x80}} {
+		if id, ok := parseHello(data); ok {
+			t.Errorf("parseHello(% x) = %d, accepted", data, id)
+		}
+	}
+}
