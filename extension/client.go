@@ -21,7 +21,7 @@ var clientSignals struct {
 // peerObject returns the client's GoWebSocketPeer, creating it on first use.
 func (c *wsClient) peerObject() bindings.Object {
 	if c.peerObj == nil {
-		c.peerObj, c.peer = newPeerObject(&c.mu, nil, int(c.outboundBufferSize))
+		c.peerObj, c.peer = newPeerObject(&c.mu, nil, c.packetLimit())
 	}
 	return c.peerObj
 }
@@ -50,7 +50,7 @@ func (c *wsClient) connect(url string, protocols, headerLines []string) int64 {
 		return godotError(method, err)
 	}
 	c.peerObject()
-	c.peer.conn, c.peer.maxPacket, c.peer.wasText = c.client.Conn(), int(c.outboundBufferSize), false
+	c.peer.conn, c.peer.maxPacket, c.peer.wasText = c.client.Conn(), c.packetLimit(), false
 	return errOK
 }
 

@@ -94,14 +94,6 @@ func parseHello(data []byte) (int32, bool) {
 	return id, id >= 2
 }
 
-// maxPacket is the largest message the connections made with o can send.
-func maxPacket(o peer.Options) int {
-	if o.OutboundBufferSize <= 0 {
-		return peer.DefaultOutboundBufferSize // 0 means the default
-	}
-	return o.OutboundBufferSize
-}
-
 func (m *wsMultiplayer) active() bool { return m.status != mpDisconnected }
 
 func (m *wsMultiplayer) createServer(port int64, bind string) int64 {
@@ -123,7 +115,7 @@ func (m *wsMultiplayer) createServer(port int64, bind string) int64 {
 		return godotError(method, err)
 	}
 	m.reset()
-	m.server, m.status, m.uniqueID, m.maxPacket = srv, mpConnected, 1, maxPacket(opts)
+	m.server, m.status, m.uniqueID, m.maxPacket = srv, mpConnected, 1, m.packetLimit()
 	return errOK
 }
 
@@ -146,7 +138,7 @@ func (m *wsMultiplayer) createClient(url string) int64 {
 		return godotError(method, err)
 	}
 	m.reset()
-	m.client, m.status, m.maxPacket = cl, mpConnecting, maxPacket(opts)
+	m.client, m.status, m.maxPacket = cl, mpConnecting, m.packetLimit()
 	timeout := seconds(m.handshakeTimeout)
 	if timeout <= 0 {
 		timeout = peer.DefaultHandshakeTimeout // 0 means the default, as for peer's options

@@ -47,7 +47,7 @@ func (s *wsServer) listen(port int64, protocols []string, bind string) int64 {
 	if s.server != nil {
 		s.stop()
 	}
-	s.server, s.maxPacket = srv, int(s.outboundBufferSize)
+	s.server, s.maxPacket = srv, s.packetLimit()
 	return errOK
 }
 

@@ -64,6 +64,16 @@ func (s *settings) release() {
 	}
 }
 
+// packetLimit is the largest message the connections made with these
+// settings send (PacketPeer.get_max_packet_size): outbound_buffer_size, whose
+// 0 means the default.
+func (s *settings) packetLimit() int {
+	if s.outboundBufferSize <= 0 {
+		return peer.DefaultOutboundBufferSize
+	}
+	return int(s.outboundBufferSize)
+}
+
 func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
 
 // options turns the settings into peer options (TLS from Godot's
