@@ -3,31 +3,6 @@ extends "res://tests/test_base.gd"
 ## health_path, drain() / drained, handshake_mode MANUAL with client_handshake,
 ## accept_peer and reject_peer.
 
-const UPGRADE := "Upgrade: websocket\r\nConnection: Upgrade\r\n" + \
-	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-
-
-## Sends prefix + an HTTP request on a new TCP connection and returns
-## [StreamPeerTCP (still open), response head]. The caller disconnects it.
-func raw_request(port: int, request: String, prefix := PackedByteArray()) -> Array:
-	var tcp := StreamPeerTCP.new()
-	tcp.connect_to_host("127.0.0.1", port)
-	var got := PackedByteArray()
-	var sent := [false]
-	pump(func():
-		tcp.poll()
-		if tcp.get_status() != StreamPeerTCP.STATUS_CONNECTED:
-			return tcp.get_status() == StreamPeerTCP.STATUS_ERROR
-		if not sent[0]:
-			tcp.put_data(prefix + request.to_ascii_buffer())
-			sent[0] = true
-		var n := tcp.get_available_bytes()
-		if n > 0:
-			got.append_array(tcp.get_data(n)[1])
-		return got.get_string_from_ascii().find("\r\n\r\n") >= 0, 3000)
-	return [tcp, got.get_string_from_ascii()]
-
-
 func http_status(port: int, path: String) -> int:
 	var r := raw_request(port, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" % path)
 	r[0].disconnect_from_host()
