@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -613,4 +614,40 @@ func TestInfraManualHandshake(t *testing.T) {
 	if st, _ := httpGet(t, srv.Port(), "/"); st != 503 {
 		t.Fatalf("plain GET while draining: %d", st)
 	}
+}
+
+// The PROXY header comes before TLS (HAProxy passing wss through in TCP mode).
+func TestInfraProxyProtocolBeforeTLS(t *testing.T) {
+	cert, pool := testCert(t)
+	srv, sp := newServer(t, Options{ProxyProtocol: true, TrustedProxies: []string{"127.0.0.1"},
+		TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	pre := proxyV2(netip.MustParseAddrPort("[2001:db8::9]:7000"), netip.MustParseAddrPort("[2001:db8::1]:443"), false, nil)
+	d := websocket.Dialer{
+		TLSClientConfig: &tls.Config{RootCAs: pool},
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err == nil {
+				_, err = nc.Write(pre)
+			}
+			return nc, err
+		},
+	}
+	ws, _, err := d.Dial("wss://127.0.0.1:"+strconv.Itoa(srv.Port())+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	var sc *Conn
+	waitUntil(t, "peer", sp.step, func() bool {
+		ev, ok := sp.find(EventConnected, nil)
+		sc = ev.Conn
+		return ok
+	})
+	if sc.RemoteHost() != "2001:db8::9" || sc.RemotePort() != 7000 {
+		t.Fatalf("address %s:%d", sc.RemoteHost(), sc.RemotePort())
+	}
+	if err := ws.WriteMessage(websocket.TextMessage, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "message", sp.step, func() bool { return sp.count(EventMessage) == 1 })
 }
