@@ -414,7 +414,7 @@ func TestInfraDrainPeersAndTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	const grace = 600 * time.Millisecond
+	const grace = 1500 * time.Millisecond
 	start := time.Now()
 	if err := srv.Drain(grace); err != nil {
 		t.Fatal(err)
