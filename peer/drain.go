@@ -6,7 +6,7 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// Drain prepares a rolling restart (caller thread): from now on, upgrade
+// Drain prepares a rolling restart (caller goroutine): from now on, upgrade
 // requests and the health path are answered with HTTP 503 (a load balancer
 // takes the server out, clients with AutoReconnect land on another one) and
 // held handshakes are refused with 503. The connected peers may finish what

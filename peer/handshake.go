@@ -94,13 +94,13 @@ func (s *Server) answer(id int32, a handshakeAnswer) error {
 	return nil
 }
 
-// AcceptPeer lets a held handshake upgrade (caller thread); the peer then
+// AcceptPeer lets a held handshake upgrade (caller goroutine); the peer then
 // arrives as EventConnected with the same id (unless the upgrade itself
 // fails). ErrUnknownPeer when id is not held: answered, timed out, or the
 // client went away.
 func (s *Server) AcceptPeer(id int32) error { return s.answer(id, handshakeAnswer{}) }
 
-// RejectPeer answers a held handshake with an HTTP status (400..599) and a
+// RejectPeer (caller goroutine) answers a held handshake with an HTTP status (400..599) and a
 // reason (the response body; one line of at most 1024 bytes).
 func (s *Server) RejectPeer(id int32, status int, reason string) error {
 	if status < 400 || status > 599 {

@@ -19,7 +19,7 @@ type infraState struct {
 	trusted  trustSet
 	draining atomic.Bool
 
-	// caller thread (drain.go)
+	// caller goroutine (drain.go)
 	drainAt     time.Time // when the remaining peers are closed
 	drainWait   bool      // Drain called, EventDrained not returned yet
 	drainClosed bool      // the remaining peers were closed at drainAt
