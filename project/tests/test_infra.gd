@@ -197,3 +197,27 @@ func test_infra_manual_handshake_timeout() -> bool:
 		eq(s.accept_peer(hs[1]), ERR_DOES_NOT_EXIST, "accept_peer after the timeout")
 	eq(s.get_peer_ids().size(), 0, "no peer")
 	return true
+
+
+func test_infra_multiplayer_trusted_proxies_and_health() -> bool:
+	var sp := GoWebSocketMultiplayerPeer.new()
+	eq(sp.trusted_proxies, PackedStringArray(), "trusted_proxies default")
+	eq(sp.proxy_protocol, false, "proxy_protocol default")
+	sp.trusted_proxies = PackedStringArray(["127.0.0.1"])
+	sp.health_path = "/healthz"
+	eq(sp.create_server(0, "127.0.0.1"), OK, "create_server")
+	var ids := []
+	sp.peer_connected.connect(func(id): ids.append(id))
+	var cp := GoWebSocketMultiplayerPeer.new()
+	cp.handshake_headers = PackedStringArray(["X-Forwarded-For: 6.6.6.6, 203.0.113.7"])
+	eq(cp.create_client("ws://127.0.0.1:%d" % sp.get_listen_port()), OK, "create_client")
+	_pollables.append(sp)
+	_pollables.append(cp)
+	check(pump(func(): return ids.size() == 1 and cp.get_connection_status() == MultiplayerPeer.CONNECTION_CONNECTED), "client connected")
+	if ids.size() == 1:
+		eq(sp.get_peer_address(ids[0]), "203.0.113.7", "multiplayer peer address from the trusted proxy's header")
+		eq(sp.get_peer_port(ids[0]), 0, "multiplayer peer port (the header gives none)")
+	eq(http_status(sp.get_listen_port(), "/healthz"), 200, "multiplayer health path")
+	cp.close()
+	sp.close()
+	return true
