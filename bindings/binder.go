@@ -106,6 +106,12 @@ func (b *Binder[T]) Int(name string, field func(T) *int64, check func(int64) err
 	addProp(b, name, TypeInt, "", field, func(c Call) int64 { return c.Int(0) }, Call.ReturnInt, check, nil)
 }
 
+// Enum registers an int property typed as enum ("Class.Enum") stored in
+// *field; check (may be nil) validates a new value.
+func (b *Binder[T]) Enum(name, enum string, field func(T) *int64, check func(int64) error) {
+	addProp(b, name, TypeInt, enum, field, func(c Call) int64 { return c.Int(0) }, Call.ReturnInt, check, nil)
+}
+
 // Bool registers a bool property stored in *field.
 func (b *Binder[T]) Bool(name string, field func(T) *bool) {
 	addProp(b, name, TypeBool, "", field, func(c Call) bool { return c.Bool(0) }, Call.ReturnBool, nil, nil)

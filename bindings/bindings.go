@@ -765,7 +765,7 @@ type args struct {
 }
 
 // packArgs converts int, int32, int64 (int), float64 (float), bool, string
-// (String) and Object arguments to natives.
+// (String), Object and Dictionary arguments to natives.
 func packArgs(vals []any) args {
 	n := len(vals)
 	if n > C.GDE_MAX_ARGS {
@@ -774,6 +774,7 @@ func packArgs(vals []any) args {
 	a := args{block: C.calloc(C.size_t(n+1), 8+8+4), n: n}
 	for i, v := range vals {
 		slot := a.slot(i)
+		ptr := slot
 		var t VariantType
 		switch v := v.(type) {
 		case int:
@@ -795,11 +796,13 @@ func packArgs(vals []any) args {
 			a.strs = append(a.strs, slot)
 		case Object:
 			t, *(*unsafe.Pointer)(slot) = TypeObject, unsafe.Pointer(v)
+		case Dictionary:
+			t, ptr = TypeDictionary, v.p // the caller's, in C memory; it frees it
 		default:
 			panic(fmt.Sprintf("unsupported argument type %T", v))
 		}
 		*(*C.int)(unsafe.Add(a.block, (n+1)*16+i*4)) = C.int(t)
-		*(*unsafe.Pointer)(unsafe.Add(a.block, (n+1)*8+i*8)) = slot
+		*(*unsafe.Pointer)(unsafe.Add(a.block, (n+1)*8+i*8)) = ptr
 	}
 	return a
 }

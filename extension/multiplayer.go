@@ -287,6 +287,8 @@ func (m *wsMultiplayer) pollServer(emits []mpEmit) []mpEmit {
 				p.gone = true
 				m.gone = append(m.gone, p)
 			}
+		case peer.EventError: // a refused PROXY protocol connection
+			bindings.PushError("GoWebSocketMultiplayerPeer: " + ev.Err.Error())
 		}
 		*ev = peer.Event{}
 	}
@@ -558,6 +560,9 @@ func registerMultiplayerClass() {
 	b.Int("max_connections", func(m *wsMultiplayer) *int64 { return &m.maxConnections }, sizeValue)
 	b.Strings("allowed_origins", func(m *wsMultiplayer) *[]string { return &m.allowedOrigins })
 	b.String("proxy_url", func(m *wsMultiplayer) *string { return &m.proxyURL })
+	b.Strings("trusted_proxies", func(m *wsMultiplayer) *[]string { return &m.trustedProxies })
+	b.Bool("proxy_protocol", func(m *wsMultiplayer) *bool { return &m.proxyProtocol })
+	b.String("health_path", func(m *wsMultiplayer) *string { return &m.healthPath })
 	bindings.Register(class)
 	mpSignals.connected = bindings.Name("peer_connected")
 	mpSignals.disconnected = bindings.Name("peer_disconnected")

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/gowebsocket/godot-gowebsocket/bindings"
 	"github.com/gowebsocket/godot-gowebsocket/peer"
@@ -136,6 +135,8 @@ func (s *wsServer) poll() {
 			bindings.Emit(obj, serverSignals.closeRequest, id, ev.Code, ev.Reason)
 		case peer.EventDisconnected:
 			bindings.Emit(obj, serverSignals.disconnected, id, ev.Clean)
+		case peer.EventHandshake, peer.EventDrained, peer.EventError:
+			emitInfra(obj, ev)
 		}
 		s.mu.Lock()
 		s.signalling = nil
@@ -256,16 +257,8 @@ func registerServerClass() {
 		if !ok {
 			return
 		}
-		req := cn.Request()
-		d, h := bindings.NewDictionary(), bindings.NewDictionary()
-		d.SetString("path", req.Path)
-		d.SetString("query", req.Query)
-		for k, v := range req.Header {
-			h.SetString(strings.ToLower(k), strings.Join(v, ", "))
-		}
-		d.SetDictionary("headers", h)
+		d := requestDict(cn.Request())
 		c.ReturnDictionary(d)
-		h.Free()
 		d.Free()
 	})
 	b.Func("get_stats", nil, bindings.TypeDictionary, "", func(s *wsServer, c bindings.Call) {
@@ -280,7 +273,9 @@ func registerServerClass() {
 	b.Object("tls_key", "CryptoKey", func(s *wsServer) *bindings.Object { return &s.tlsKey })
 	b.Int("max_connections", func(s *wsServer) *int64 { return &s.maxConnections }, sizeValue)
 	b.Strings("allowed_origins", func(s *wsServer) *[]string { return &s.allowedOrigins })
+	registerServerInfra(b)
 	bindings.Register(class)
+	registerInfraNames()
 	serverSignals.connected = bindings.Name("client_connected")
 	serverSignals.disconnected = bindings.Name("client_disconnected")
 	serverSignals.closeRequest = bindings.Name("client_close_request")

@@ -30,6 +30,11 @@ type settings struct {
 	tlsKey         bindings.Object
 	maxConnections int64
 	allowedOrigins []string
+
+	trustedProxies []string
+	proxyProtocol  bool
+	healthPath     string
+	handshakeMode  int64
 }
 
 // owner is what clients and servers share: one lock for the object and its
@@ -93,6 +98,10 @@ func (s *settings) options(server bool, rawURL string) (peer.Options, error) {
 	if server {
 		o.MaxConnections = int(s.maxConnections)
 		o.AllowedOrigins = s.allowedOrigins
+		o.TrustedProxies = s.trustedProxies
+		o.ProxyProtocol = s.proxyProtocol
+		o.HealthPath = s.healthPath
+		o.ManualHandshake = s.handshakeMode == handshakeManual
 		if s.tlsCert != nil || s.tlsKey != nil {
 			o.TLS, err = peer.ServerTLSConfig(certPEM(s.tlsCert), keyPEM(s.tlsKey))
 		}

@@ -3,6 +3,8 @@
 // WebSocketClient and WebSocketServer (godot3/) and Chromium's WebSocket
 // (chromium/). Each runs as a process started and killed by the test, on
 // loopback, as an echo peer driven by text commands (commands_test.go).
+// infra_test.go puts our server behind nginx and HAProxy, started the same way
+// with configs the tests write (.ci/run installs both).
 //
 // A missing tool skips its tests, unless GOWS_REQUIRE_INTEROP=1 (CI), which
 // makes it a failure. interop/setup.sh installs them all.

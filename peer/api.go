@@ -118,6 +118,20 @@ type Options struct {
 	ExtraHeaders   http.Header // added to every upgrade response
 	AllowedOrigins []string    // empty: any origin; otherwise exact matches of the Origin header (requests without Origin are allowed)
 	MaxConnections int         // 0: unlimited; beyond it, HTTP 503 before the upgrade
+
+	// Server behind infrastructure (forwarded.go, proxyproto.go, drain.go,
+	// handshake.go). TrustedProxies are addresses or CIDR ranges: only from
+	// them are Forwarded / X-Forwarded-For / X-Real-IP believed (the peer's
+	// address is the right-most untrusted hop) and PROXY headers accepted.
+	// ProxyProtocol makes every connection start with a PROXY v1 or v2
+	// header, from a trusted proxy only. HealthPath ("" off) answers a plain
+	// GET with 200 while serving and 503 while draining. ManualHandshake
+	// holds each upgrade request (EventHandshake) until AcceptPeer or
+	// RejectPeer, HandshakeTimeout at most (then HTTP 503).
+	TrustedProxies  []string
+	ProxyProtocol   bool
+	HealthPath      string
+	ManualHandshake bool
 }
 
 // EventKind says what an Event reports.
@@ -142,6 +156,16 @@ const (
 	// EventReconnecting: an auto-reconnecting client will dial again after
 	// Delay (Attempt counts from 1).
 	EventReconnecting
+	// EventHandshake (server, ManualHandshake): an upgrade request is held
+	// until AcceptPeer(ID) or RejectPeer(ID, ...); Request says what it asked.
+	// Conn is nil; ID is the id the peer gets if accepted.
+	EventHandshake
+	// EventDrained (server): after Drain, the last peer is gone.
+	EventDrained
+	// EventError (server): a connection was refused for a reason an operator
+	// wants to see (a bad or missing PROXY header, an untrusted address
+	// sending one); Err says what. Conn is nil.
+	EventError
 )
 
 // Event is one thing that happened, returned by Poll in order.
@@ -156,6 +180,7 @@ type Event struct {
 	Err      error
 	Attempt  int
 	Delay    time.Duration
+	Request  *RequestInfo // EventHandshake
 }
 
 // Message is one received message.
@@ -181,4 +206,9 @@ type RequestInfo struct {
 	Path   string
 	Query  string
 	Header http.Header
+	// Host and Port are the client's address: the TCP peer's, or, from a
+	// trusted proxy, what the PROXY header or the forwarding headers say
+	// (Port 0 when they do not say).
+	Host string
+	Port int
 }

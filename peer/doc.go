@@ -50,7 +50,11 @@
 //     queues EventDisconnected);
 //   - per Client.Connect, a supervisor that dials, and with
 //     Options.AutoReconnect dials again after each end;
-//   - per Server, the net/http server and one goroutine per upgrade request;
+//   - per Server, the net/http server and one goroutine per upgrade request
+//     (with Options.ManualHandshake it waits for AcceptPeer or RejectPeer,
+//     handshake.go); with Options.ProxyProtocol also an accept goroutine and
+//     one goroutine per new connection that reads its PROXY header
+//     (proxyproto.go);
 //   - timers: heartbeats, the close timeout (which drops the connection),
 //     and the waker, which wakes writer goroutines whose queued messages no
 //     Poll wrote within 0.5 ms (the delay doubles up to 4 ms while Poll
@@ -80,7 +84,8 @@
 //   - last (nothing is taken while one is held): hub.mu (the event
 //     queue), the waker's mutex, Conn.failMu (the first failure),
 //     countingConn.swapMu (the connection below, swapped once on Linux when
-//     the socket leaves Go's poller), and on Linux the epoll gate's and
+//     the socket leaves Go's poller), infraState.heldMu (held handshakes),
+//     proxyListener.mu (connections whose PROXY header is awaited), and on Linux the epoll gate's and
 //     hand-over lists' mutexes and each socket's descriptor lock.
 //
 // Atomics with one writer (others only read them):

@@ -34,6 +34,8 @@ type Server struct {
 	nextID atomic.Int32
 
 	peers map[int32]*Conn // caller thread: from EventConnected until EventDisconnected was polled
+
+	infra infraState // infra.go
 }
 
 // NewServer returns a server with the given options (copied).
@@ -75,7 +77,12 @@ func (s *Server) Listen(port int, bindAddress string) error {
 		return err
 	}
 	s.port = ln.Addr().(*net.TCPAddr).Port
-	var l net.Listener = countingListener{Listener: ln, noDelay: s.opts.NoDelay}
+	base, err := s.prepareInfra(ln)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	var l net.Listener = countingListener{Listener: base, noDelay: s.opts.NoDelay}
 	if s.opts.TLS != nil {
 		cfg := s.opts.TLS.Clone()
 		cfg.NextProtos = []string{"http/1.1"}
@@ -101,6 +108,7 @@ func (s *Server) Listen(port int, bindAddress string) error {
 		IdleTimeout:       s.lim.handshakeTO,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          log.New(io.Discard, "", 0),
+		ConnContext:       connContext(base),
 	}
 	s.mu.Lock()
 	s.stopping = false
@@ -175,6 +183,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.hub.wg.Add(1)
 	s.mu.Unlock()
 	defer s.hub.wg.Done()
+	if s.serveInfra(w, r) {
+		return
+	}
 
 	n := s.active.Add(1)
 	if s.opts.MaxConnections > 0 && int(n) > s.opts.MaxConnections {
@@ -188,6 +199,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			s.active.Add(-1)
 		}
 	}()
+
+	req := s.requestInfo(r)
+	id, goOn := s.holdHandshake(w, r, &req)
+	if !goOn {
+		return
+	}
 
 	hdr := http.Header{}
 	if h := s.extra.Load(); h != nil {
@@ -222,19 +239,23 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	c := newConn(&s.hub, s.lim)
 	c.srv = s
 	c.url = r.RequestURI
-	c.req = RequestInfo{Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header.Clone()}
+	c.req = req
 	c.attach(ws, cc, s.opts.Compression && offersDeflate(r.Header))
+	c.setRemote(req.Host, req.Port)
 	c.phase.Store(phOpen)
 
 	s.mu.Lock()
-	if s.stopping {
+	if s.stopping || s.infra.draining.Load() {
 		s.mu.Unlock()
 		_ = ws.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(websocket.CloseGoingAway, ""), time.Now().Add(time.Second))
 		_ = ws.Close()
 		return
 	}
-	c.id = s.nextID.Add(1)
+	if id == 0 {
+		id = s.nextID.Add(1)
+	}
+	c.id = id
 	s.hub.register(c)
 	s.hub.wg.Add(2)
 	s.hub.push(item{kind: EventConnected, c: c, ev: &Event{Kind: EventConnected, Conn: c, ID: c.id, Protocol: ws.Subprotocol()}})
@@ -259,11 +280,13 @@ func (s *Server) Poll(dst []Event) []Event {
 			s.peers[ev.ID] = ev.Conn
 		case EventDisconnected:
 			delete(s.peers, ev.ID)
+		case EventError:
+			s.infra.errs.Add(-1)
 		}
 		dst = append(dst, ev)
 	}
 	s.hub.release(q)
-	return dst
+	return s.pollInfra(dst)
 }
 
 // Peer returns the peer with that id, nil when unknown.
@@ -343,6 +366,7 @@ func (s *Server) Stop() {
 	s.mu.Lock()
 	s.stopping = true
 	s.mu.Unlock()
+	s.releaseHeld(http.StatusServiceUnavailable, "server stopping")
 	_ = s.hs.Close()
 	for _, c := range s.hub.liveConns() {
 		_ = c.closeInternal(websocket.CloseGoingAway, "")

@@ -72,6 +72,32 @@ func connect_pair(server: GoWebSocketServer, protocols := PackedStringArray()) -
 	return [c, ids[ids.size() - 1]]
 
 
+## The headers of a WebSocket upgrade request (a fixed key).
+const UPGRADE := "Upgrade: websocket\r\nConnection: Upgrade\r\n" + \
+	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+
+
+## Sends prefix + an HTTP request on a new TCP connection and returns
+## [StreamPeerTCP (still open), response head]. The caller disconnects it.
+func raw_request(port: int, request: String, prefix := PackedByteArray()) -> Array:
+	var tcp := StreamPeerTCP.new()
+	tcp.connect_to_host("127.0.0.1", port)
+	var got := PackedByteArray()
+	var sent := [false]
+	pump(func():
+		tcp.poll()
+		if tcp.get_status() != StreamPeerTCP.STATUS_CONNECTED:
+			return tcp.get_status() == StreamPeerTCP.STATUS_ERROR
+		if not sent[0]:
+			tcp.put_data(prefix + request.to_ascii_buffer())
+			sent[0] = true
+		var n := tcp.get_available_bytes()
+		if n > 0:
+			got.append_array(tcp.get_data(n)[1])
+		return got.get_string_from_ascii().find("\r\n\r\n") >= 0, 3000)
+	return [tcp, got.get_string_from_ascii()]
+
+
 ## Records every signal of obj into the returned array as [name, args...].
 func record(obj: Object) -> Array:
 	var log := []

@@ -74,25 +74,9 @@ class ConnectProxy:
 
 ## Sends a raw HTTP upgrade request and returns the response head.
 func raw_upgrade(port: int, extra := "") -> String:
-	var tcp := StreamPeerTCP.new()
-	tcp.connect_to_host("127.0.0.1", port)
-	var got := PackedByteArray()
-	var request := "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + \
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" + extra + "\r\n"
-	var sent := [false]
-	pump(func():
-		tcp.poll()
-		if tcp.get_status() != StreamPeerTCP.STATUS_CONNECTED:
-			return tcp.get_status() == StreamPeerTCP.STATUS_ERROR
-		if not sent[0]:
-			tcp.put_data(request.to_ascii_buffer())
-			sent[0] = true
-		var n := tcp.get_available_bytes()
-		if n > 0:
-			got.append_array(tcp.get_data(n)[1])
-		return got.get_string_from_ascii().find("\r\n\r\n") >= 0, 3000)
-	tcp.disconnect_from_host()
-	return got.get_string_from_ascii()
+	var r := raw_request(port, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n" + UPGRADE + extra + "\r\n")
+	r[0].disconnect_from_host()
+	return r[1]
 
 
 func test_compression_negotiated_and_smaller_on_the_wire() -> bool:

@@ -10,6 +10,7 @@ const SUITES := [
 	"res://tests/test_interop.gd",
 	"res://tests/test_features.gd",
 	"res://tests/test_multiplayer.gd",
+	"res://tests/test_infra.gd",
 ]
 
 
