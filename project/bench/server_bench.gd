@@ -12,7 +12,8 @@ extends SceneTree
 ## --hz; --hz=0 for a silent hold).
 ## Measured over --seconds once every client is connected (or at the
 ## handshake deadline), then one second more: main-thread time of the frame's
-## work (mean, p99, max), frames per second, messages each way, process CPU
+## work (mean, p99, max; and the mean of its parts: poll, read, send; Godot's
+## own server polls and reads in one loop, counted as read), frames per second, messages each way, process CPU
 ## (utime + stime from /proc) per message. Prints one "BENCH {json}" line.
 
 const HANDSHAKE_DEADLINE := 15.0
@@ -30,6 +31,7 @@ var t_phase := 0
 var frame := 0
 var handshake_s := -1.0
 var frame_us: PackedInt64Array = []
+var part_us := [0, 0, 0] # poll, read, send over the window
 var in_total := 0
 var out_total := 0
 var in_window := 0
@@ -54,6 +56,9 @@ class GodotServer:
 		if tcp.listen(0, "127.0.0.1") != OK:
 			return -1
 		return tcp.get_local_port()
+
+	func poll() -> void:
+		pass
 
 	func poll_and_read() -> int:
 		while tcp.is_connection_available():
@@ -118,8 +123,10 @@ class OurServer:
 	func _on_disconnected(id: int, _clean: bool) -> void:
 		peers.erase(id)
 
-	func poll_and_read() -> int:
+	func poll() -> void:
 		server.poll()
+
+	func poll_and_read() -> int:
 		var got := 0
 		for p: GoWebSocketPeer in peers.values():
 			while p.get_available_packet_count() > 0:
@@ -189,11 +196,15 @@ func _process(_delta: float) -> bool:
 	var now := Time.get_ticks_usec()
 	var sending: bool = phase != "drain" and phase != "wait" and opt["size"] > 0
 	var t0 := Time.get_ticks_usec()
+	impl.poll()
+	var t1 := Time.get_ticks_usec()
 	var got: int = impl.poll_and_read()
+	var t2 := Time.get_ticks_usec()
 	var sent := 0
 	if sending and frame % int(opt["every"]) == 0:
 		sent = impl.send_all(state)
-	var work := Time.get_ticks_usec() - t0
+	var t3 := Time.get_ticks_usec()
+	var work := t3 - t0
 	frame += 1
 	in_total += got
 	out_total += sent
@@ -213,6 +224,9 @@ func _process(_delta: float) -> bool:
 				wall0 = now
 		"measure":
 			frame_us.append(work)
+			part_us[0] += t1 - t0
+			part_us[1] += t2 - t1
+			part_us[2] += t3 - t2
 			in_window += got
 			out_window += sent
 			frames_window += 1
@@ -251,6 +265,9 @@ func finish_window(now: int) -> void:
 		"mean_ms": snappedf(sum / float(max(n, 1)) / 1000.0, 0.001),
 		"p99_ms": snappedf(sorted[min(n - 1, int(n * 0.99))] / 1000.0, 0.001) if n > 0 else 0.0,
 		"max_ms": snappedf(sorted[n - 1] / 1000.0, 0.001) if n > 0 else 0.0,
+		"poll_ms": snappedf(part_us[0] / float(max(n, 1)) / 1000.0, 0.001),
+		"read_ms": snappedf(part_us[1] / float(max(n, 1)) / 1000.0, 0.001),
+		"send_ms": snappedf(part_us[2] / float(max(n, 1)) / 1000.0, 0.001),
 		"in_window": in_window, "out_window": out_window,
 		"cpu_s": snappedf(cpu, 0.01),
 		"cpu_us_per_msg": snappedf(cpu * 1e6 / max(in_window + out_window, 1), 0.01),
