@@ -9,7 +9,9 @@
 #   BENCH_ONLY      scenario names to run (default: all), e.g. "s1 idle"
 #   BENCH_IMPLS     default "godot ours"; also "ours-loop" (ours read by asking
 #                   every peer each frame, as Godot's own server must, instead
-#                   of in the data_received handler)
+#                   of in the data_received handler), "godot-mp ours-mp" (the
+#                   multiplayer peers used directly: WebSocketMultiplayerPeer
+#                   and GoWebSocketMultiplayerPeer; clients count the id message)
 #   --smoke         20 clients for 1 s, both implementations; fails unless
 #                   messages flowed both ways and every client connected
 set -u
@@ -73,7 +75,7 @@ print()
 print("| scenario | impl | handshakes (s) | frame mean ms | p50 | p99 | max | fps | states delivered | inputs read | process CPU µs/msg (%) |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 for name, d in by.items():
-    for impl in ("godot", "ours", "ours-loop"):
+    for impl in ("godot", "ours", "ours-loop", "godot-mp", "ours-mp"):
         r = d.get(impl)
         if not r:
             continue
@@ -82,10 +84,12 @@ for name, d in by.items():
             impl, r["connected"], r["clients"], r["handshake_s"] if r["handshake_s"] >= 0 else "not all",
             r["mean_ms"], r["p50_ms"], r["p99_ms"], r["max_ms"], r["fps"], 100 * r.get("delivered_out", 0), 100 * r.get("delivered_in", 0),
             ("%.2f (%.0f%%)" % (r["cpu_us_per_msg"], r["cpu_pct"])) if r["size"] else "(%.0f%%)" % r["cpu_pct"]))
-    if "godot" in d and "ours" in d:
-        g, o = d["godot"], d["ours"]
+    for gi, oi in (("godot", "ours"), ("godot-mp", "ours-mp")):
+        if gi not in d or oi not in d:
+            continue
+        g, o = d[gi], d[oi]
         f = lambda a, b: "%.3f×" % (a / b) if b else "-"
-        print("| %s | ours/godot | | %s | %s | %s | %s | | | | %s |" % (name, f(o["mean_ms"], g["mean_ms"]), f(o["p50_ms"], g["p50_ms"]),
+        print("| %s | %s/%s | | %s | %s | %s | %s | | | | %s |" % (name, oi, gi, f(o["mean_ms"], g["mean_ms"]), f(o["p50_ms"], g["p50_ms"]),
               f(o["p99_ms"], g["p99_ms"]), f(o["max_ms"], g["max_ms"]),
               f(o["cpu_us_per_msg"], g["cpu_us_per_msg"]) if o["size"] else f(o["cpu_s"], g["cpu_s"])))
 PY

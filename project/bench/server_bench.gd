@@ -2,7 +2,7 @@ extends SceneTree
 ## Dedicated-server benchmark (`make bench-server` runs it through
 ## tools/bench_server.sh; one implementation and one scenario per process):
 ##   godot --headless --path project --script res://bench/server_bench.gd -- \
-##     --impl=godot|ours|ours-loop --clients=500 --size=1024 --every=1 --seconds=10 \
+##     --impl=godot|ours|ours-loop|godot-mp|ours-mp --clients=500 --size=1024 --every=1 --seconds=10 \
 ##     --hz=10 --loadgen=/path/to/loadgen [--name=label]
 ## The engine runs a 60 fps loop: each frame poll(), read every input, and
 ## (every --every frames) send a --size byte state to every client. The
@@ -163,6 +163,56 @@ class OurServer:
 		server.stop()
 
 
+class MultiplayerServer:
+	## A MultiplayerPeer used directly (no SceneMultiplayer): Godot's own
+	## WebSocketMultiplayerPeer or GoWebSocketMultiplayerPeer. poll(), every
+	## packet read, the state put_packet to every peer (target 0).
+	var mp: MultiplayerPeer
+	var peers := 0
+	var handshakes := 0
+
+	func _init(ours: bool) -> void:
+		mp = ClassDB.instantiate("GoWebSocketMultiplayerPeer") if ours else WebSocketMultiplayerPeer.new()
+
+	func listen() -> int:
+		mp.peer_connected.connect(func(_id: int) -> void:
+			peers += 1
+			handshakes += 1)
+		mp.peer_disconnected.connect(func(_id: int) -> void: peers -= 1)
+		# Godot's own cannot pick a free port itself: take one that is free now.
+		var probe := TCPServer.new()
+		probe.listen(0, "127.0.0.1")
+		var port := probe.get_local_port()
+		probe.stop()
+		if mp.create_server(port, "127.0.0.1") != OK:
+			return -1
+		return port
+
+	func poll() -> void:
+		mp.poll()
+
+	func poll_and_read() -> int:
+		var got := 0
+		while mp.get_available_packet_count() > 0:
+			mp.get_packet()
+			got += 1
+		return got
+
+	func send_all(data: PackedByteArray) -> int:
+		if peers == 0:
+			return 0
+		mp.set_target_peer(MultiplayerPeer.TARGET_PEER_BROADCAST)
+		return peers if mp.put_packet(data) == OK else 0
+
+	func connected() -> int: return handshakes
+
+	func close_all() -> void:
+		mp.close()
+
+	func stop() -> void:
+		mp.close()
+
+
 func _initialize() -> void:
 	for a in OS.get_cmdline_user_args():
 		var kv := a.trim_prefix("--").split("=", true, 1)
@@ -173,7 +223,11 @@ func _initialize() -> void:
 		print("FAIL: --loadgen=PATH is required")
 		quit(2)
 		return
-	impl = GodotServer.new() if opt["impl"] == "godot" else OurServer.new()
+	match opt["impl"]:
+		"godot": impl = GodotServer.new()
+		"godot-mp": impl = MultiplayerServer.new(false)
+		"ours-mp": impl = MultiplayerServer.new(true)
+		_: impl = OurServer.new()
 	# ours reads in its data_received handler (inside poll()); ours-loop asks
 	# every peer each frame, as Godot's own server must.
 	impl.set("by_signal", opt["impl"] == "ours")
