@@ -3,12 +3,9 @@ package peer
 import (
 	"crypto/tls"
 	"io"
-	"iter"
 	"log"
-	"maps"
 	"net"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,6 +34,8 @@ type Server struct {
 	nextID atomic.Int32
 
 	peers map[int32]*Conn // caller thread: from EventConnected until EventDisconnected was polled
+
+	scratch []*Conn // caller thread: Broadcast's list of peers
 
 	infra infraState // infra.go
 }
@@ -321,7 +320,16 @@ func (s *Server) Broadcast(data []byte, mode WriteMode) error {
 	if !s.listening {
 		return ErrNotListening
 	}
-	return s.multicast(maps.Values(s.peers), len(s.peers), data, mode)
+	// A slice, not an iterator: a range-over-func body escapes (allocations
+	// per call).
+	all := s.scratch[:0]
+	for _, c := range s.peers {
+		all = append(all, c)
+	}
+	err := s.multicast(all, data, mode)
+	clear(all)
+	s.scratch = all[:0]
+	return err
 }
 
 // SendTo sends to each of conns, peers of this server, as Broadcast does
@@ -336,11 +344,11 @@ func (s *Server) SendTo(conns []*Conn, data []byte, mode WriteMode) error {
 			return ErrInvalidArgument
 		}
 	}
-	return s.multicast(slices.Values(conns), len(conns), data, mode)
+	return s.multicast(conns, data, mode)
 }
 
-// multicast queues data to every open connection of conns (count of them).
-func (s *Server) multicast(conns iter.Seq[*Conn], count int, data []byte, mode WriteMode) error {
+// multicast queues data to every open connection of conns.
+func (s *Server) multicast(conns []*Conn, data []byte, mode WriteMode) error {
 	if err := checkMode(data, mode); err != nil {
 		return err
 	}
@@ -352,9 +360,9 @@ func (s *Server) multicast(conns iter.Seq[*Conn], count int, data []byte, mode W
 	sh.refs.Store(1) // ours until the loop is done
 	// Many peers: the flusher writes them right below, so no late wake-up
 	// of each one's writer (see waker).
-	lateWake := count <= directFlushConns
+	lateWake := len(conns) <= directFlushConns
 	var first error
-	for c := range conns {
+	for _, c := range conns {
 		if c.State() != StateOpen {
 			continue
 		}
