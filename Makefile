@@ -6,6 +6,7 @@
 #   make dist     all three libraries, zipped as dist/gowebsocket-<version>.zip
 #   make bench    Go benchmarks, then the in-engine benchmark scene (needs $GODOT4)
 #   make bench-multiplayer  SceneMultiplayer server, 200 clients in another engine process
+#   make bench-server  the dedicated-server benchmark: many clients, 60 fps, Godot's own vs ours
 #   make demo     run the chat demo in the engine (needs $GODOT4 and a display)
 
 GO      ?= go
@@ -28,7 +29,7 @@ LDFLAGS := -s -w
 SOURCES += $(wildcard doc_classes/*.go doc_classes/*.xml)
 
 .PHONY: all test deps go-test fuzz library-test windows-check wine-test interop-check engine-test \
-	export-test macos-check macos macos-tools dist dist-check windows bench bench-multiplayer soak demo clean
+	export-test macos-check macos macos-tools dist dist-check windows bench bench-multiplayer bench-server bench-smoke soak demo clean
 
 # $(call skip,what is skipped,command that installs what it needs): one line;
 # GOWS_REQUIRE_ALL=1 (CI) turns it into a failure so CI cannot pass by skipping.
@@ -56,7 +57,7 @@ project/.godot/extension_list.cfg:
 	test -f project/.godot/global_script_class_cache.cfg || echo "list=[]" > project/.godot/global_script_class_cache.cfg
 
 test: deps all go-test fuzz library-test windows-check wine-test macos-check interop-check \
-	engine-test export-test dist-check
+	engine-test bench-smoke export-test dist-check
 
 # Everything the Go tests read from the module cache (bindings' header test
 # reads godot-go's copy of the interface header), fetched from the Go proxy.
@@ -187,6 +188,15 @@ bench: all
 
 bench-multiplayer: all
 	GODOT4=$(GODOT4) bash project/bench/mp_bench.sh
+
+# Many clients (tools/loadgen, a separate process) against a 60 fps server
+# loop in the engine, Godot's own server and ours in turn (tools/bench_server.sh;
+# BENCH_SECONDS, BENCH_ONLY). bench-smoke: 20 clients for 1 s each, in make test.
+bench-server: all
+	GODOT4=$(GODOT4) GO=$(GO) bash tools/bench_server.sh
+
+bench-smoke: all
+	GODOT4=$(GODOT4) GO=$(GO) bash tools/bench_server.sh --smoke
 
 demo: all
 	$(GODOT4) --path project res://demo/chat.tscn

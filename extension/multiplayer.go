@@ -54,7 +54,8 @@ type wsMultiplayer struct {
 	deadline time.Time // client: the id must arrive before it
 
 	peers  map[int32]*mpPeer
-	queue  []*mpPeer // the sender of each waiting packet, in arrival order
+	conns  []*peer.Conn // put_packet's scratch list of receivers
+	queue  []*mpPeer    // the sender of each waiting packet, in arrival order
 	qhead  int
 	gone   []*mpPeer // disconnected peers, reported at the next poll
 	events []peer.Event
@@ -368,16 +369,19 @@ func (m *wsMultiplayer) putPacket(data []byte) int64 {
 		}
 		return m.sendTo(p, data)
 	}
-	var first int64
+	// Every peer (but one): one shared copy of data, written off the main
+	// thread (peer.Server.SendTo).
+	conns := m.conns[:0]
 	for id, p := range m.peers {
-		if m.target < 0 && id == -m.target {
+		if m.target < 0 && id == -m.target || p.gone {
 			continue
 		}
-		if err := m.sendTo(p, data); err != errOK && first == errOK {
-			first = err
-		}
+		conns = append(conns, p.conn)
 	}
-	return first
+	err := m.server.SendTo(conns, data, peer.WriteBinary)
+	clear(conns)
+	m.conns = conns[:0]
+	return godotError(method, err)
 }
 
 // sendTo sends to one peer; packets to a peer that is closing are dropped

@@ -28,7 +28,9 @@
 //
 // Poll does socket I/O itself, without ever blocking: it writes what Send
 // queued since the last Poll with one non-blocking write per connection
-// (when the connection's writer goroutine is not writing), and on Linux it
+// (when the connection's writer goroutine is not writing; past 8
+// connections it hands them all to the flusher goroutine instead, as
+// Broadcast and SendTo do at once), and on Linux it
 // reads complete frames from sockets whose reader goroutine waits idle
 // between frames (one non-blocking epoll_wait per call, then one
 // non-blocking read per ready connection, at most a few per call). A write
@@ -59,6 +61,9 @@
 //     and the waker, which wakes writer goroutines whose queued messages no
 //     Poll wrote within 0.5 ms (the delay doubles up to 4 ms while Poll
 //     keeps writing them first);
+//   - per Client or Server, while it has work, the flusher (hub.go): it
+//     writes the queues of the connections Poll or Broadcast handed it,
+//     as Poll would (trying writeMu, one non-blocking write each);
 //   - on Linux, per Client or Server with connections, one poller goroutine
 //     that waits on the sockets (its own epoll set) only when a goroutine
 //     waits urgently for one or when Poll has not run for 5 ms.
@@ -73,8 +78,9 @@
 //     of connections and its lifetime (taken under regMu by register and
 //     unregister, alone by the poller and Poll);
 //   - Conn.writeMu: every write to the socket, by whichever goroutine: the
-//     writer, the reader (pongs, the close frames it sends) or Poll (which
-//     only tries it, and skips the connection when it is taken); also the
+//     writer, the reader (pongs, the close frames it sends), Poll or the
+//     flusher (which only try it, and skip the connection when it is
+//     taken); also the
 //     spare outbound queue and closeSent (no data frame follows a close
 //     frame). gorilla's own write lock is taken only inside it;
 //   - Conn.outMu: the outbound queue Send appends to, and the local close
@@ -82,7 +88,8 @@
 //   - countingConn.mu: the write batch buffer and the write error; it
 //     serializes the writes to the socket below gorilla;
 //   - last (nothing is taken while one is held): hub.mu (the event
-//     queue), the waker's mutex, Conn.failMu (the first failure),
+//     queue), the waker's mutex, the flusher's mutex (its list of
+//     connections), Conn.failMu (the first failure),
 //     countingConn.swapMu (the connection below, swapped once on Linux when
 //     the socket leaves Go's poller), infraState.heldMu (held handshakes),
 //     proxyListener.mu (connections whose PROXY header is awaited), and on Linux the epoll gate's and
@@ -92,8 +99,11 @@
 //
 //   - Conn.state (the State the caller saw): the caller goroutine;
 //   - Conn.outBytes and outCount: Send adds (the caller goroutine), the
-//     writer or Poll subtract under writeMu, so Send's limit check is never
-//     too lenient;
+//     writer, Poll or the flusher subtract under writeMu, so Send's limit
+//     check is never too lenient;
+//   - sharedBuf.refs (one Broadcast message queued to many connections):
+//     Broadcast adds a reference per queue before the message can be
+//     written; each write or drop releases one, the last returns the buffer;
 //   - Conn.inBytes and inCount: the reader (or Poll's direct read) adds,
 //     Read subtracts, so the reader's check is never too lenient;
 //   - Conn.rtt: the reader (pongs); msgsOut and bytesOut: under writeMu.

@@ -78,11 +78,10 @@ func (c *Conn) finish(err error, sentClose bool) {
 	}
 	// Drop what was never sent.
 	c.outMu.Lock()
-	for i, m := range c.outQ {
-		c.outBytes.Add(-int64(len(*m.b)))
+	for i := range c.outQ {
+		c.outBytes.Add(-int64(len(c.outQ[i].data())))
 		c.outCount.Add(-1)
-		putBuf(m.b)
-		c.outQ[i] = outMsg{}
+		c.outQ[i].free()
 	}
 	c.outQ = c.outQ[:0]
 	c.outMu.Unlock()

@@ -26,6 +26,7 @@ type hub struct {
 	dirty []*Conn // caller thread: connections Send queued to since the last Poll
 
 	wk waker
+	fl flusher
 
 	regMu sync.Mutex
 	live  map[*Conn]struct{}
@@ -148,16 +149,94 @@ func (h *hub) stopWaker() {
 	k.pending = k.pending[:0]
 }
 
-// flushDirty writes out what Send queued since the last Poll (caller thread).
+// flushDirty writes out what Send queued since the last Poll (caller
+// thread): a few connections itself, more through the flusher goroutine.
 func (h *hub) flushDirty() {
-	if len(h.dirty) > 0 {
-		h.wk.polled.Add(1)
+	if len(h.dirty) == 0 {
+		return
+	}
+	h.wk.polled.Add(1)
+	if len(h.dirty) > directFlushConns {
+		h.handOff()
+		return
 	}
 	for i, c := range h.dirty {
 		c.flushDirect()
 		h.dirty[i] = nil
 	}
 	h.dirty = h.dirty[:0]
+}
+
+// directFlushConns is how many connections' writes Poll does on the
+// caller's thread: for a few, one syscall each costs less than waking a
+// goroutine; a server sending to hundreds of peers spent milliseconds of
+// the game's frame in those syscalls (make bench-server).
+const directFlushConns = 8
+
+// flusher is one goroutine that writes out the queues of many connections
+// for the caller thread (handOff): one wake-up per batch instead of one per
+// connection's writer, and none of the syscalls on the caller's thread. It
+// runs while there is work and ends when there is none.
+type flusher struct {
+	mu       sync.Mutex
+	q, spare []*Conn
+	running  bool
+	stopped  bool // during hub.wait: writers are signalled directly
+}
+
+// handOff gives the dirty connections to the flusher goroutine (caller thread).
+func (h *hub) handOff() {
+	f := &h.fl
+	for _, c := range h.dirty {
+		c.dirty = false
+	}
+	f.mu.Lock()
+	if f.stopped {
+		f.mu.Unlock()
+		for i, c := range h.dirty {
+			c.signal()
+			h.dirty[i] = nil
+		}
+		h.dirty = h.dirty[:0]
+		return
+	}
+	if len(f.q) == 0 {
+		f.q, h.dirty = h.dirty, f.q[:0] // swap: no copy
+	} else {
+		f.q = append(f.q, h.dirty...)
+		clear(h.dirty)
+		h.dirty = h.dirty[:0]
+	}
+	start := !f.running
+	f.running = true
+	f.mu.Unlock()
+	if start {
+		h.wg.Add(1)
+		go h.flushLoop()
+	}
+}
+
+func (h *hub) flushLoop() {
+	defer h.wg.Done()
+	f := &h.fl
+	for {
+		f.mu.Lock()
+		batch := f.q
+		if len(batch) == 0 {
+			f.running = false
+			f.mu.Unlock()
+			return
+		}
+		f.q, f.spare = f.spare, nil
+		f.mu.Unlock()
+		for i, c := range batch {
+			c.tryFlush()
+			batch[i] = nil
+		}
+		f.mu.Lock()
+		f.spare = batch[:0]
+		f.mu.Unlock()
+	}
 }
 
 // take swaps the queue out; give it back with release after processing.
@@ -210,11 +289,17 @@ func (h *hub) liveConns() []*Conn {
 // connection (which makes the rest end promptly) and waits again.
 func (h *hub) wait(grace time.Duration) {
 	h.stopWaker()
+	h.fl.mu.Lock()
+	h.fl.stopped = true
+	h.fl.mu.Unlock()
 	defer h.path().close(h)
 	defer func() {
 		h.wk.mu.Lock()
 		h.wk.closed = false
 		h.wk.mu.Unlock()
+		h.fl.mu.Lock()
+		h.fl.stopped = false
+		h.fl.mu.Unlock()
 	}()
 	done := make(chan struct{})
 	go func() {

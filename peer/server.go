@@ -35,6 +35,8 @@ type Server struct {
 
 	peers map[int32]*Conn // caller thread: from EventConnected until EventDisconnected was polled
 
+	scratch []*Conn // caller thread: Broadcast's list of peers
+
 	infra infraState // infra.go
 }
 
@@ -312,18 +314,76 @@ func (s *Server) DisconnectPeer(id int32, code int, reason string) error {
 
 // Broadcast sends to every open peer as Send does; the first error is
 // returned, the others are still sent. ErrNotListening when not listening.
+// The peers' queues share one copy of data; to more than a few peers it is
+// written at once by one goroutine of the server, not at the next Poll.
 func (s *Server) Broadcast(data []byte, mode WriteMode) error {
 	if !s.listening {
 		return ErrNotListening
 	}
-	var first error
+	// A slice, not an iterator: a range-over-func body escapes (allocations
+	// per call).
+	all := s.scratch[:0]
 	for _, c := range s.peers {
+		all = append(all, c)
+	}
+	err := s.multicast(all, data, mode)
+	clear(all)
+	s.scratch = all[:0]
+	return err
+}
+
+// SendTo sends to each of conns, peers of this server, as Broadcast does
+// (one shared copy of data; a peer that is not open is skipped). A
+// connection of another server or client is ErrInvalidArgument.
+func (s *Server) SendTo(conns []*Conn, data []byte, mode WriteMode) error {
+	if !s.listening {
+		return ErrNotListening
+	}
+	for _, c := range conns {
+		if c.hub != &s.hub {
+			return ErrInvalidArgument
+		}
+	}
+	return s.multicast(conns, data, mode)
+}
+
+// multicast queues data to every open connection of conns.
+func (s *Server) multicast(conns []*Conn, data []byte, mode WriteMode) error {
+	if err := checkMode(data, mode); err != nil {
+		return err
+	}
+	// One copy of data, shared by the queues of every peer.
+	n := int64(len(data))
+	sh := sharedPool.Get().(*sharedBuf)
+	sh.b = getBuf(len(data))
+	copy(*sh.b, data)
+	sh.refs.Store(1) // ours until the loop is done
+	// Many peers: the flusher writes them right below, so no late wake-up
+	// of each one's writer (see waker).
+	lateWake := len(conns) <= directFlushConns
+	var first error
+	for _, c := range conns {
 		if c.State() != StateOpen {
 			continue
 		}
-		if err := c.Send(data, mode); err != nil && first == nil {
-			first = err
+		err := c.sendable()
+		if err == nil {
+			err = c.outRoom(n)
 		}
+		if err != nil {
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		sh.refs.Add(1)
+		c.enqueue(outMsg{sh: sh, text: mode == WriteText}, n, lateWake)
+	}
+	sh.release()
+	// Written now, off the caller's thread, rather than at the next Poll.
+	if d := len(s.hub.dirty); d > directFlushConns || d > 0 && !lateWake {
+		s.hub.wk.polled.Add(1)
+		s.hub.handOff()
 	}
 	return first
 }

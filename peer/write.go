@@ -3,6 +3,8 @@ package peer
 import (
 	"encoding/binary"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -11,9 +13,47 @@ import (
 
 // The send path: Send, the writer goroutine, Poll's direct flush, frames.
 
+// outMsg is one queued outbound message: its own pooled buffer b, or sh,
+// one buffer Broadcast shares between the queues of every peer.
 type outMsg struct {
 	b    *[]byte
+	sh   *sharedBuf
 	text bool
+}
+
+func (m *outMsg) data() []byte {
+	if m.sh != nil {
+		return *m.sh.b
+	}
+	return *m.b
+}
+
+// free returns the message's buffer (its reference to a shared one).
+func (m *outMsg) free() {
+	if m.sh != nil {
+		m.sh.release()
+	} else {
+		putBuf(m.b)
+	}
+	*m = outMsg{}
+}
+
+// sharedBuf is one message queued to many connections (Broadcast): a pooled
+// buffer that goes back to its pool when the last connection has written or
+// dropped it.
+type sharedBuf struct {
+	b    *[]byte
+	refs atomic.Int32
+}
+
+var sharedPool = sync.Pool{New: func() any { return new(sharedBuf) }}
+
+func (s *sharedBuf) release() {
+	if s.refs.Add(-1) == 0 {
+		putBuf(s.b)
+		s.b = nil
+		sharedPool.Put(s)
+	}
 }
 
 // Send queues one message (a text message must be valid UTF-8). It copies
@@ -23,13 +63,34 @@ type outMsg struct {
 // Poll), ErrTooLarge (larger than OutboundBufferSize), ErrInvalidUTF8,
 // ErrInvalidArgument (mode). Caller goroutine.
 func (c *Conn) Send(data []byte, mode WriteMode) error {
+	if err := c.sendable(); err != nil {
+		return err
+	}
+	if err := checkMode(data, mode); err != nil {
+		return err
+	}
+	n := int64(len(data))
+	if err := c.outRoom(n); err != nil {
+		return err
+	}
+	b := getBuf(len(data))
+	copy(*b, data)
+	c.enqueue(outMsg{b: b, text: mode == WriteText}, n, true)
+	return nil
+}
+
+// sendable reports whether Send may queue now (caller goroutine).
+func (c *Conn) sendable() error {
 	if c.state.Load() != int32(StateOpen) || c.phase.Load() != phOpen {
 		return ErrNotOpen
 	}
-	var text bool
+	return nil
+}
+
+// checkMode checks a message's mode (and a text message's UTF-8).
+func checkMode(data []byte, mode WriteMode) error {
 	switch mode {
 	case WriteText:
-		text = true
 		if !utf8.Valid(data) {
 			return ErrInvalidUTF8
 		}
@@ -37,7 +98,11 @@ func (c *Conn) Send(data []byte, mode WriteMode) error {
 	default:
 		return ErrInvalidArgument
 	}
-	n := int64(len(data))
+	return nil
+}
+
+// outRoom reports whether a message of n bytes may be queued (caller goroutine).
+func (c *Conn) outRoom(n int64) error {
 	if n > c.lim.outBuf {
 		return ErrTooLarge
 	}
@@ -45,13 +110,18 @@ func (c *Conn) Send(data []byte, mode WriteMode) error {
 	if c.outCount.Load() >= c.lim.maxPk || c.outBytes.Load()+n > c.lim.outBuf {
 		return ErrOutboundFull
 	}
-	b := getBuf(len(data))
-	copy(*b, data)
+	return nil
+}
+
+// enqueue queues m, n bytes, for writing (caller goroutine). lateWake false:
+// the caller hands the connection to the hub's flusher itself right after
+// (Broadcast), so the waker need not wake its writer.
+func (c *Conn) enqueue(m outMsg, n int64, lateWake bool) {
 	c.outBytes.Add(n)
 	c.outCount.Add(1)
 	c.outMu.Lock()
 	wasEmpty := len(c.outQ) == 0
-	c.outQ = append(c.outQ, outMsg{b: b, text: text})
+	c.outQ = append(c.outQ, m)
 	c.outMu.Unlock()
 	// The next Poll writes small amounts directly; the waker wakes the
 	// writer goroutine if no Poll comes soon (see waker). Where Poll cannot
@@ -63,11 +133,12 @@ func (c *Conn) Send(data []byte, mode WriteMode) error {
 	}
 	switch {
 	case wasEmpty && direct:
-		c.hub.wakeWriter(c)
+		if lateWake {
+			c.hub.wakeWriter(c)
+		}
 	case wasEmpty, c.outBytes.Load() > directMaxBytes, c.outCount.Load() > directMaxCount:
 		c.signal()
 	}
-	return nil
 }
 
 func (c *Conn) signal() {
@@ -214,16 +285,17 @@ func (c *Conn) takeOut() []outMsg { return swapOut(&c.outMu, &c.outQ, &c.wspare)
 func (c *Conn) writeMessages(q []outMsg) error {
 	var err error
 	for i := range q {
-		m := q[i]
-		n := int64(len(*m.b))
+		m := &q[i]
+		data := m.data()
+		n := int64(len(data))
 		if err == nil {
 			switch {
 			case c.ownFrames:
-				err = c.writeFrame(m.text, *m.b)
+				err = c.writeFrame(m.text, data)
 			case m.text:
-				err = c.ws.WriteMessage(websocket.TextMessage, *m.b)
+				err = c.ws.WriteMessage(websocket.TextMessage, data)
 			default:
-				err = c.ws.WriteMessage(websocket.BinaryMessage, *m.b)
+				err = c.ws.WriteMessage(websocket.BinaryMessage, data)
 			}
 			if err == nil {
 				c.msgsOut.Add(1)
@@ -232,8 +304,7 @@ func (c *Conn) writeMessages(q []outMsg) error {
 		}
 		c.outBytes.Add(-n)
 		c.outCount.Add(-1)
-		putBuf(m.b)
-		q[i] = outMsg{}
+		m.free()
 	}
 	c.wspare = q[:0]
 	return err
@@ -253,6 +324,12 @@ const (
 // syscall. What the socket does not take, the writer finishes.
 func (c *Conn) flushDirect() {
 	c.dirty = false
+	c.tryFlush()
+}
+
+// tryFlush is flushDirect's write, on the caller's thread or the hub's
+// flusher goroutine (hub.handOff).
+func (c *Conn) tryFlush() {
 	cc := c.cc.Load()
 	if cc == nil || cc.tw == nil || c.outBytes.Load() > directMaxBytes || c.outCount.Load() > directMaxCount ||
 		!c.writeMu.TryLock() {
