@@ -219,3 +219,37 @@ func TestSendTo(t *testing.T) {
 		}
 	}
 }
+
+// A peer whose writeMu another goroutine holds when the flusher comes (a
+// reader writing a pong, say) still gets the broadcast once the lock is
+// free, with no further Poll or Send: the flusher wakes its writer.
+func TestBroadcastToABusyPeerIsWritten(t *testing.T) {
+	srv, sp := newServer(t, Options{})
+	const peers = 2 * directFlushConns
+	cs := rawClients(t, srv, sp, peers)
+	ids := srv.PeerIDs(nil)
+	busy := srv.Peer(ids[0])
+	busy.writeMu.Lock()
+	if err := srv.Broadcast([]byte("state"), WriteBinary); err != nil {
+		busy.writeMu.Unlock()
+		t.Fatal(err)
+	}
+	// Let the flusher pass the busy peer (it ends when its queue is empty).
+	deadline := time.Now().Add(testTimeout)
+	for {
+		srv.hub.fl.mu.Lock()
+		running := srv.hub.fl.running
+		srv.hub.fl.mu.Unlock()
+		if !running || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	busy.writeMu.Unlock()
+	for i, ws := range cs {
+		_ = ws.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, data, err := ws.ReadMessage(); err != nil || string(data) != "state" {
+			t.Fatalf("client %d: %q, %v (the busy peer's copy was never written)", i, data, err)
+		}
+	}
+}

@@ -328,22 +328,26 @@ func (c *Conn) flushDirect() {
 }
 
 // tryFlush is flushDirect's write, on the caller's thread or the hub's
-// flusher goroutine (hub.handOff).
-func (c *Conn) tryFlush() {
+// flusher goroutine (hub.handOff). It reports false when another goroutine
+// held writeMu, so nothing was written: on the caller's thread the waker
+// armed by Send covers that; the flusher signals the writer itself.
+func (c *Conn) tryFlush() bool {
 	cc := c.cc.Load()
-	if cc == nil || cc.tw == nil || c.outBytes.Load() > directMaxBytes || c.outCount.Load() > directMaxCount ||
-		!c.writeMu.TryLock() {
-		return // the writer goroutine (already signalled by Send) does it
+	if cc == nil || cc.tw == nil || c.outBytes.Load() > directMaxBytes || c.outCount.Load() > directMaxCount {
+		return true // the writer goroutine (already signalled by Send) does it
+	}
+	if !c.writeMu.TryLock() {
+		return false
 	}
 	defer c.writeMu.Unlock()
 	if cc.pending() {
 		c.signal() // the socket is full: the writer waits for it, not us
-		return
+		return true
 	}
 	q := c.takeOut()
 	if len(q) == 0 {
 		c.wspare = q
-		return
+		return true
 	}
 	cc.beginBatchTry()
 	err := c.writeMessages(q)
@@ -351,4 +355,5 @@ func (c *Conn) tryFlush() {
 	if pending || err != nil || e != nil {
 		c.signal() // the writer writes the rest, or notices the error
 	}
+	return true
 }
