@@ -6,25 +6,35 @@ import (
 )
 
 // Poll writes what Send queued with one non-blocking write on the caller
-// thread: the bytes are on the wire when Poll returns.
+// thread: the bytes are on the wire when Poll returns. (When Poll comes
+// later than the waker's first delay, 0.5 ms, the writer goroutine may hold
+// the socket and write them itself: on a loaded machine an attempt can go
+// that way, so the test fails only when no attempt of five is Poll's.)
 func TestPollWritesQueuedMessagesDirectly(t *testing.T) {
 	r := newRig(t, Options{}, Options{})
 	needPollWrites(t, r.cc)
-	before := r.cc.Stats().WireBytesOut
-	for i := 0; i < 10; i++ {
-		if err := r.cc.Send(make([]byte, 100), WriteBinary); err != nil {
-			t.Fatal(err)
+	var got int64
+	for attempt := 1; attempt <= 5; attempt++ {
+		before := r.cc.Stats().WireBytesOut
+		for i := 0; i < 10; i++ {
+			if err := r.cc.Send(make([]byte, 100), WriteBinary); err != nil {
+				t.Fatal(err)
+			}
 		}
+		r.cp.step()
+		// 10 frames of 100 bytes: 2-byte header + 4-byte mask each.
+		got = r.cc.Stats().WireBytesOut - before
+		n := r.cc.BufferedAmount()
+		r.until("10 messages", func() bool { return r.sc.Available() == 10 })
+		for r.sc.Available() > 0 {
+			r.sc.Read()
+		}
+		if got >= 10*106 && n == 0 {
+			return
+		}
+		t.Logf("attempt %d: after Poll %d bytes were written, %d still buffered", attempt, got, n)
 	}
-	r.cp.step()
-	// 10 frames of 100 bytes: 2-byte header + 4-byte mask each.
-	if got := r.cc.Stats().WireBytesOut - before; got < 10*106 {
-		t.Fatalf("after Poll %d bytes were written, want at least %d", got, 10*106)
-	}
-	if n := r.cc.BufferedAmount(); n != 0 {
-		t.Fatalf("BufferedAmount after Poll = %d", n)
-	}
-	r.until("10 messages", func() bool { return r.sc.Available() == 10 })
+	t.Fatalf("after Poll %d bytes were written, want at least %d (in none of 5 attempts)", got, 10*106)
 }
 
 // Without a Poll on the sending side, messages still go out promptly (the
