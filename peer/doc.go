@@ -66,7 +66,8 @@
 //     as Poll would (trying writeMu, one non-blocking write each);
 //   - on Linux, per Client or Server with connections, one poller goroutine
 //     that waits on the sockets (its own epoll set) only when a goroutine
-//     waits urgently for one or when Poll has not run for 5 ms.
+//     waits urgently for one or when Poll is idle: it has not run for twice
+//     its usual interval (5–50 ms), or for 5 ms while messages arrive.
 //
 // The locks, in the order they may be taken (a lock is never held while
 // taking one listed above it):

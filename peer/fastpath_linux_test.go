@@ -126,6 +126,76 @@ func TestPollerLeavesTheSocketsWhenPollComesBack(t *testing.T) {
 	}
 }
 
+// A game polls once a frame, with nothing arriving: its Poll must not take
+// the sockets back from the poller each frame (an epoll_ctl and a wake-up
+// of the poller's thread, most of an idle Poll's time, when the idle limit
+// was a fixed 5 ms), and when it stops polling the poller must watch the
+// sockets again soon (pings and closes are answered meanwhile).
+func TestPollAtFrameRateLeavesThePollerQuiet(t *testing.T) {
+	r := newRig(t, Options{}, Options{})
+	sd := r.srv.hub.fp.(*linuxPath).set
+	const frame = 16667 * time.Microsecond
+	inMain := 0
+	for i := 0; i < 60; i++ {
+		time.Sleep(frame)
+		if i >= 20 && !sd.Quiet() {
+			inMain++
+		}
+		r.step()
+	}
+	t.Logf("idle limit at 60 fps: %v; %d of 40 polls found the poller on the sockets", sd.IdleLimit(), inMain)
+	if lim := sd.IdleLimit(); lim < frame || lim > 100*time.Millisecond {
+		t.Fatalf("idle limit %v at 60 fps", lim)
+	}
+	if inMain > 4 {
+		t.Fatalf("%d of 40 polls at 60 fps found the poller on the sockets", inMain)
+	}
+	start := time.Now()
+	for sd.Quiet() {
+		if time.Since(start) > time.Second {
+			t.Fatal("the poller did not watch the sockets after Poll stopped")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Logf("the poller watched the sockets %v after Poll stopped", time.Since(start))
+}
+
+// Under traffic (a Poll found more sockets readable than it reads itself)
+// the idle limit is the short one: the reader goroutines read between
+// frames on the other cores instead of leaving it all to the next Poll.
+func TestPollUnderTrafficShortensTheIdleLimit(t *testing.T) {
+	srv, sp := newServer(t, Options{})
+	sd := srv.hub.fp.(*linuxPath).set
+	var conns []*Conn
+	for i := 0; i < 12; i++ {
+		cl, cp := newClient(t, Options{})
+		if err := cl.Connect(wsURL(srv, "/")); err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, "connected", func() { cp.step(); sp.step() }, func() bool { return cl.Conn() != nil && cl.Conn().State() == StateOpen })
+		conns = append(conns, cl.Conn())
+	}
+	for i := 0; i < 40; i++ { // a slow pace: the long limit
+		time.Sleep(10 * time.Millisecond)
+		sp.step()
+	}
+	if lim := sd.IdleLimit(); lim <= 10*time.Millisecond {
+		t.Fatalf("idle limit %v with nothing arriving at 100 Hz", lim)
+	}
+	for round := 0; round < 20 && sd.IdleLimit() > 5*time.Millisecond; round++ {
+		for _, c := range conns {
+			if err := c.Send([]byte("input"), WriteBinary); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+		sp.step()
+	}
+	if lim := sd.IdleLimit(); lim > 5*time.Millisecond {
+		t.Fatalf("idle limit %v with 12 peers sending each poll", lim)
+	}
+}
+
 // SetNoDelay may run (caller thread) while the dialing goroutine's attach
 // moves the socket to a fastpath.Socket, and reaches the socket after the move.
 func TestSetNoDelayDuringTakeOver(t *testing.T) {

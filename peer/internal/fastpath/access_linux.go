@@ -2,7 +2,10 @@
 
 package fastpath
 
-import "syscall"
+import (
+	"syscall"
+	"time"
+)
 
 // RawConn is s's syscall.RawConn (Read waits as a parked reader does).
 func (s *Socket) RawConn() syscall.RawConn { return fdRaw{s} }
@@ -23,3 +26,7 @@ func (r *Reader) Parked() bool { return r.fc.rwait.Load() == waitLazy }
 
 // Quiet reports whether the poller leaves the sockets to Poll (tests).
 func (d *Set) Quiet() bool { return d.mode.Load() == modeQuiet }
+
+// IdleLimit is how long Poll may stay away before the poller watches the
+// sockets (tests).
+func (d *Set) IdleLimit() time.Duration { return d.idleLimit() }
