@@ -87,6 +87,7 @@ type Conn struct {
 	room             chan struct{}
 	rq               []Message // caller thread
 	rqHead           int
+	delivered, taken uint64 // caller thread: messages ever put in rq / taken out of it
 
 	// caller thread, valid after EventDisconnected
 	endCode   int

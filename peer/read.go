@@ -46,6 +46,7 @@ func (c *Conn) pop() (Message, bool) {
 	m := c.rq[c.rqHead]
 	c.rq[c.rqHead] = Message{}
 	c.rqHead++
+	c.taken++
 	if c.rqHead == len(c.rq) {
 		c.rq = c.rq[:0]
 		c.rqHead = 0
@@ -68,6 +69,7 @@ func (c *Conn) deliver(m Message) {
 		c.rqHead = 0
 	}
 	c.rq = append(c.rq, m)
+	c.delivered++
 }
 
 // Readers read messages into pooled chunks (taken only while a message
