@@ -7,9 +7,11 @@
 # by itself. Prints one BENCH line per run and a table at the end.
 #   BENCH_SECONDS   measured seconds per run (default 10)
 #   BENCH_ONLY      scenario names to run (default: all), e.g. "s1 idle"
-#   BENCH_IMPLS     default "godot ours"; also "ours-loop" (ours read by asking
-#                   every peer each frame, as Godot's own server must, instead
-#                   of in the data_received handler), "godot-mp ours-mp" (the
+#   BENCH_IMPLS     default "godot ours" (ours reads every peer's inputs with
+#                   one get_packets() call a frame); also "ours-signal" (ours
+#                   read in the data_received handler: a signal and a
+#                   get_packet() per input), "ours-loop" (ours read by asking
+#                   every peer each frame, as Godot's own server must), "godot-mp ours-mp" (the
 #                   multiplayer peers used directly: WebSocketMultiplayerPeer
 #                   and GoWebSocketMultiplayerPeer; clients count the id message)
 #   --smoke         20 clients for 1 s, both implementations; fails unless
@@ -75,7 +77,7 @@ print()
 print("| scenario | impl | handshakes (s) | frame mean ms | p50 | p99 | max | fps | states delivered | inputs read | process CPU µs/msg (%) |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 for name, d in by.items():
-    for impl in ("godot", "ours", "ours-loop", "godot-mp", "ours-mp"):
+    for impl in ("godot", "ours", "ours-signal", "ours-loop", "godot-mp", "ours-mp"):
         r = d.get(impl)
         if not r:
             continue
@@ -84,7 +86,7 @@ for name, d in by.items():
             impl, r["connected"], r["clients"], r["handshake_s"] if r["handshake_s"] >= 0 else "not all",
             r["mean_ms"], r["p50_ms"], r["p99_ms"], r["max_ms"], r["fps"], 100 * r.get("delivered_out", 0), 100 * r.get("delivered_in", 0),
             ("%.2f (%.0f%%)" % (r["cpu_us_per_msg"], r["cpu_pct"])) if r["size"] else "(%.0f%%)" % r["cpu_pct"]))
-    for gi, oi in (("godot", "ours"), ("godot-mp", "ours-mp")):
+    for gi, oi in (("godot", "ours"), ("godot", "ours-signal"), ("godot-mp", "ours-mp")):
         if gi not in d or oi not in d:
             continue
         g, o = d[gi], d[oi]

@@ -2,7 +2,7 @@ extends SceneTree
 ## Dedicated-server benchmark (`make bench-server` runs it through
 ## tools/bench_server.sh; one implementation and one scenario per process):
 ##   godot --headless --path project --script res://bench/server_bench.gd -- \
-##     --impl=godot|ours|ours-loop|godot-mp|ours-mp --clients=500 --size=1024 --every=1 --seconds=10 \
+##     --impl=godot|ours|ours-signal|ours-loop|godot-mp|ours-mp --clients=500 --size=1024 --every=1 --seconds=10 \
 ##     --hz=10 --loadgen=/path/to/loadgen [--name=label]
 ## The engine runs a 60 fps loop: each frame poll(), read every input, and
 ## (every --every frames) send a --size byte state to every client. The
@@ -105,9 +105,12 @@ class GodotServer:
 
 class OurServer:
 	## GoWebSocketServer: peers tracked from its signals, state by broadcast().
+	## Inputs read with get_packets() (bulk), in the data_received handler
+	## (by_signal), or by asking every peer (neither).
 	var server := GoWebSocketServer.new()
 	var peers := {}
 	var handshakes := 0
+	var bulk := false
 	var by_signal := false
 	var got_by_signal := 0
 
@@ -137,6 +140,13 @@ class OurServer:
 		server.poll()
 
 	func poll_and_read() -> int:
+		if bulk:
+			var got := 0
+			for msg: Array in server.get_packets():
+				var _id: int = msg[0]
+				var _input: PackedByteArray = msg[1]
+				got += 1
+			return got
 		if by_signal:
 			var n := got_by_signal
 			got_by_signal = 0
@@ -228,9 +238,11 @@ func _initialize() -> void:
 		"godot-mp": impl = MultiplayerServer.new(false)
 		"ours-mp": impl = MultiplayerServer.new(true)
 		_: impl = OurServer.new()
-	# ours reads in its data_received handler (inside poll()); ours-loop asks
-	# every peer each frame, as Godot's own server must.
-	impl.set("by_signal", opt["impl"] == "ours")
+	# ours reads with get_packets() (every peer's inputs in one call);
+	# ours-signal in its data_received handler (inside poll()); ours-loop
+	# asks every peer each frame, as Godot's own server must.
+	impl.set("bulk", opt["impl"] == "ours")
+	impl.set("by_signal", opt["impl"] == "ours-signal")
 	var port: int = impl.listen()
 	if port <= 0:
 		print("FAIL: listen")
