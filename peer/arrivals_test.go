@@ -170,3 +170,31 @@ func TestReadNextAcrossPeersAndAfterTheEnd(t *testing.T) {
 		t.Fatalf("got %v, want %v, from two connections", got, want)
 	}
 }
+
+// BenchmarkServerReadNext: one op is one 32-byte message from a client,
+// made readable by the server's Poll and read with ReadNext (allocations
+// counted over every goroutine, the client's included).
+//
+//	go test -run '^$' -bench ServerReadNext -benchmem ./peer/
+func BenchmarkServerReadNext(b *testing.B) {
+	r := newRig(b, Options{}, Options{})
+	msg := make([]byte, 32)
+	var evs []Event
+	read := 0
+	f := func(*Conn, []byte, bool) { read++ }
+	b.ReportAllocs()
+	b.ResetTimer()
+	for sent := 0; sent < b.N; {
+		for k := 0; k < 64 && sent < b.N; k++ {
+			sendRetry(b, r.cc, msg, WriteBinary, func() { r.cl.Poll(nil) })
+			sent++
+		}
+		r.cp.events = r.cl.Poll(r.cp.events[:0])
+		for read < sent {
+			evs = r.srv.Poll(evs[:0])
+			for r.srv.ReadNext(f) {
+			}
+			r.cp.events = r.cl.Poll(r.cp.events[:0])
+		}
+	}
+}
