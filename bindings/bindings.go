@@ -47,6 +47,7 @@ const (
 	TypeStringName        VariantType = 21
 	TypeObject            VariantType = 24
 	TypeDictionary        VariantType = 27
+	TypeArray             VariantType = 28
 	TypePackedByteArray   VariantType = 29
 	TypePackedInt32Array  VariantType = 30
 	TypePackedStringArray VariantType = 34
@@ -737,6 +738,120 @@ func (d Dictionary) SetString(key, v string) {
 }
 
 func (d Dictionary) SetDictionary(key string, v Dictionary) { d.set(key, TypeDictionary, v.p) }
+
+// --- Array ---
+
+// ArrayBuilder collects the values of an engine Array (ints, bools,
+// PackedByteArrays and nested Arrays) in C memory, then builds the Array in
+// one call into the engine (Return): one cgo call for the whole Array, not
+// one per element. Its memory is kept for the next Array; Free releases it.
+// Not safe for concurrent use.
+//
+//	b.Begin() // a nested Array: [7, PackedByteArray("hi"), true]
+//	b.Int(7)
+//	b.Bytes([]byte("hi"))
+//	b.Bool(true)
+//	b.End()
+//	b.Return(c) // c's method returns [[7, ..., true]]
+type ArrayBuilder struct {
+	vals       *C.gde_val_t // C array of capVals
+	n, capVals int
+	data       unsafe.Pointer // C block of capData bytes, used up to used
+	used, cap  int
+	top        int64 // values at the outermost level
+	open       []int // indexes in vals of the Begin values not yet ended
+}
+
+// arrayKeep is the data block an ArrayBuilder keeps between Arrays; a larger
+// one (an Array of large packets) is freed after its Return.
+const arrayKeep = 1 << 20
+
+func (b *ArrayBuilder) val(t VariantType) *C.gde_val_t {
+	if b.n == b.capVals {
+		b.capVals = max(2*b.capVals, 64)
+		b.vals = (*C.gde_val_t)(C.realloc(unsafe.Pointer(b.vals), C.size_t(b.capVals)*C.sizeof_gde_val_t))
+		if b.vals == nil {
+			panic("out of memory")
+		}
+	}
+	v := (*C.gde_val_t)(unsafe.Add(unsafe.Pointer(b.vals), b.n*C.sizeof_gde_val_t))
+	b.n++
+	if k := len(b.open); k > 0 {
+		(*C.gde_val_t)(unsafe.Add(unsafe.Pointer(b.vals), b.open[k-1]*C.sizeof_gde_val_t)).a++
+	} else {
+		b.top++
+	}
+	v._type, v.a, v.b = C.int32_t(t), 0, 0
+	return v
+}
+
+// Int adds an int.
+func (b *ArrayBuilder) Int(x int64) { b.val(TypeInt).a = C.int64_t(x) }
+
+// Bool adds a bool.
+func (b *ArrayBuilder) Bool(x bool) {
+	if x {
+		b.val(TypeBool).a = 1
+	} else {
+		b.val(TypeBool)
+	}
+}
+
+// Bytes adds a PackedByteArray holding a copy of p.
+func (b *ArrayBuilder) Bytes(p []byte) {
+	if b.used+len(p) > b.cap {
+		b.cap = max(2*b.cap, b.used+len(p), 4096)
+		b.data = C.realloc(b.data, C.size_t(b.cap))
+		if b.data == nil {
+			panic("out of memory")
+		}
+	}
+	copy(unsafe.Slice((*byte)(unsafe.Add(b.data, b.used)), len(p)), p)
+	v := b.val(TypePackedByteArray)
+	v.a, v.b = C.int64_t(b.used), C.int64_t(len(p))
+	b.used += len(p)
+}
+
+// Begin starts a nested Array: the values added until its End are its elements.
+func (b *ArrayBuilder) Begin() {
+	b.val(TypeArray)
+	b.open = append(b.open, b.n-1)
+}
+
+// End ends the innermost nested Array.
+func (b *ArrayBuilder) End() {
+	if len(b.open) == 0 {
+		panic("ArrayBuilder.End without Begin")
+	}
+	b.open = b.open[:len(b.open)-1]
+}
+
+// Reset drops what was added since the last Return.
+func (b *ArrayBuilder) Reset() { b.n, b.used, b.top, b.open = 0, 0, 0, b.open[:0] }
+
+// Len is the number of values at the outermost level so far.
+func (b *ArrayBuilder) Len() int { return int(b.top) }
+
+// Return makes the method's return value (an Array) hold the values added
+// since the last Return, and starts a new Array.
+func (b *ArrayBuilder) Return(c Call) {
+	if len(b.open) != 0 {
+		panic("ArrayBuilder.Return inside a nested Array (Begin without End)")
+	}
+	C.gde_array_fill(c.ret, b.vals, C.int64_t(b.top), (*C.uint8_t)(b.data))
+	b.Reset()
+	if b.cap > arrayKeep {
+		C.free(b.data)
+		b.data, b.cap = nil, 0
+	}
+}
+
+// Free releases the builder's C memory (it stays usable).
+func (b *ArrayBuilder) Free() {
+	C.free(unsafe.Pointer(b.vals))
+	C.free(b.data)
+	*b = ArrayBuilder{}
+}
 
 // --- signals ---
 

@@ -175,7 +175,7 @@ void gde_method_call(void *method_userdata, GDExtensionClassInstancePtr instance
 
 // --- builtin value helpers ---
 
-static GDExtensionPtrBuiltInMethod pba_size, pba_resize, psa_size, psa_resize, pia_resize;
+static GDExtensionPtrBuiltInMethod pba_size, pba_resize, psa_size, psa_resize, pia_resize, array_resize;
 static GDExtensionMethodBindPtr mb_emit_signal, mb_has_connections, mb_reference, mb_unreference, mb_init_ref, mb_notification;
 
 static GDExtensionPtrBuiltInMethod builtin(int type, const char *name, int64_t hash) {
@@ -203,6 +203,7 @@ const char *gde_lookup_binds(void) {
 	if (!(pba_resize = builtin(GDEXTENSION_VARIANT_TYPE_PACKED_BYTE_ARRAY, "resize", 848867239))) return "PackedByteArray.resize";
 	if (!(psa_size = builtin(GDEXTENSION_VARIANT_TYPE_PACKED_STRING_ARRAY, "size", 3173160232))) return "PackedStringArray.size";
 	if (!(psa_resize = builtin(GDEXTENSION_VARIANT_TYPE_PACKED_STRING_ARRAY, "resize", 848867239))) return "PackedStringArray.resize";
+	if (!(array_resize = builtin(GDEXTENSION_VARIANT_TYPE_ARRAY, "resize", 848867239))) return "Array.resize";
 	if (!(pia_resize = builtin(GDEXTENSION_VARIANT_TYPE_PACKED_INT32_ARRAY, "resize", 848867239))) return "PackedInt32Array.resize";
 	if (!(mb_emit_signal = bind("Object", "emit_signal", 4047867050))) return "Object.emit_signal";
 	if (!(mb_has_connections = bind("Object", "has_connections", 2619796661))) return "Object.has_connections";
@@ -304,6 +305,60 @@ void gde_dict_assign(void *dst, const void *src) {
 	GDExtensionPtrConstructor copy = gde.variant_get_ptr_constructor(GDEXTENSION_VARIANT_TYPE_DICTIONARY, 1);
 	const void *a[1] = { src };
 	copy(dst, a);
+}
+
+// Makes arr (an Array) hold the `count` values vals describes, nested
+// Arrays included; returns the first value after them.
+static const gde_val_t *array_fill(void *arr, const gde_val_t *v, int64_t count, const uint8_t *data) {
+	int64_t err = 0;
+	const void *a[1] = { &count };
+	array_resize(arr, a, &err, 1);
+	for (int64_t i = 0; i < count; i++) {
+		GDExtensionVariantPtr slot = gde.array_operator_index(arr, i);
+		if (v->type == GDEXTENSION_VARIANT_TYPE_BOOL || v->type == GDEXTENSION_VARIANT_TYPE_INT ||
+				v->type == GDEXTENSION_VARIANT_TYPE_PACKED_BYTE_ARRAY || v->type == GDEXTENSION_VARIANT_TYPE_ARRAY) {
+			gde.variant_destroy(slot); // what it held before (NIL after a resize)
+		}
+		switch (v->type) {
+			case GDEXTENSION_VARIANT_TYPE_BOOL: {
+				uint8_t b = v->a != 0;
+				from_type[GDEXTENSION_VARIANT_TYPE_BOOL](slot, &b);
+				v++;
+				break;
+			}
+			case GDEXTENSION_VARIANT_TYPE_INT: {
+				int64_t n = v->a;
+				from_type[GDEXTENSION_VARIANT_TYPE_INT](slot, &n);
+				v++;
+				break;
+			}
+			case GDEXTENSION_VARIANT_TYPE_PACKED_BYTE_ARRAY: {
+				uint8_t pba[16] = { 0 };
+				default_ctor[GDEXTENSION_VARIANT_TYPE_PACKED_BYTE_ARRAY](pba, NULL);
+				gde_pba_set(pba, data + v->a, v->b);
+				from_type[GDEXTENSION_VARIANT_TYPE_PACKED_BYTE_ARRAY](slot, pba);
+				dtor[GDEXTENSION_VARIANT_TYPE_PACKED_BYTE_ARRAY](pba);
+				v++;
+				break;
+			}
+			case GDEXTENSION_VARIANT_TYPE_ARRAY: {
+				uint8_t sub[8] = { 0 };
+				default_ctor[GDEXTENSION_VARIANT_TYPE_ARRAY](sub, NULL);
+				v = array_fill(sub, v + 1, v->a, data);
+				from_type[GDEXTENSION_VARIANT_TYPE_ARRAY](slot, sub);
+				dtor[GDEXTENSION_VARIANT_TYPE_ARRAY](sub);
+				break;
+			}
+			default: // never produced by ArrayBuilder: the slot is left as it was
+				v++;
+				break;
+		}
+	}
+	return v;
+}
+
+void gde_array_fill(void *arr, const gde_val_t *vals, int64_t count, const uint8_t *data) {
+	array_fill(arr, vals, count, data);
 }
 
 // --- objects ---

@@ -29,6 +29,7 @@
 	X(PackedStringArrayOperatorIndex, packed_string_array_operator_index) \
 	X(PackedStringArrayOperatorIndexConst, packed_string_array_operator_index_const) \
 	X(DictionaryOperatorIndex, dictionary_operator_index) \
+	X(ArrayOperatorIndex, array_operator_index) \
 	X(ObjectMethodBindCall, object_method_bind_call) \
 	X(ObjectMethodBindPtrcall, object_method_bind_ptrcall) \
 	X(ObjectDestroy, object_destroy) \
@@ -96,6 +97,15 @@ void gde_psa_set(void *arr, int64_t i, const char *p, int64_t n);
 const void *gde_psa_at(const void *arr, int64_t i);
 void gde_dict_set(void *dict, const char *key, int64_t keylen, int type, void *value);
 void gde_dict_assign(void *dst, const void *src);
+// One value of an Array built by gde_array_fill: type is a
+// GDExtensionVariantType. BOOL and INT: the value in a. PACKED_BYTE_ARRAY:
+// bytes at offset a of the data block, b of them. ARRAY: a nested Array of
+// the a values that follow (nested ones counting as one).
+typedef struct {
+	int32_t type;
+	int64_t a, b;
+} gde_val_t;
+void gde_array_fill(void *arr, const gde_val_t *vals, int64_t count, const uint8_t *data);
 GDExtensionBool gde_ref_call(GDExtensionObjectPtr obj, int which);
 void gde_notify(GDExtensionObjectPtr obj, int64_t what);
 GDExtensionBool gde_has_connections(GDExtensionObjectPtr obj, const void *signal);

@@ -21,6 +21,8 @@ type wsServer struct {
 	signalling   *peer.Conn                // the peer whose signal poll() is emitting
 	events       []peer.Event
 	ids          []int32
+	packets      bindings.ArrayBuilder                      // get_packets' result
+	addPacket    func(c *peer.Conn, data []byte, text bool) // s.addPacketTo, made once (a method value allocates)
 }
 
 var serverSignals struct {
@@ -156,6 +158,32 @@ func (s *wsServer) poll() {
 	s.mu.Unlock()
 }
 
+// getPackets is get_packets(max_packets): up to max (all when negative)
+// queued messages of every peer, in the order they arrived, as
+// [[id, packet, was_string], ...]. The messages are the ones get_packet
+// would return: each is read once, through either.
+func (s *wsServer) getPackets(c bindings.Call) {
+	limit := c.Int(0)
+	if s.server == nil || !s.server.Listening() {
+		fail("get_packets", "server is not listening", errUnconfigured)
+		return // an empty Array
+	}
+	b := &s.packets
+	b.Reset()
+	for n := int64(0); (limit < 0 || n < limit) && s.server.ReadNext(s.addPacket); n++ {
+	}
+	b.Return(c)
+}
+
+func (s *wsServer) addPacketTo(c *peer.Conn, data []byte, text bool) {
+	b := &s.packets
+	b.Begin()
+	b.Int(int64(c.ID()))
+	b.Bytes(data)
+	b.Bool(text)
+	b.End()
+}
+
 func registerServerClass() {
 	id := bindings.Arg{Name: "id", Type: bindings.TypeInt}
 	str := func(name string) bindings.Arg { return bindings.Arg{Name: name, Type: bindings.TypeString} }
@@ -164,7 +192,9 @@ func registerServerClass() {
 		Name:   "GoWebSocketServer",
 		Parent: "RefCounted",
 		New: func(obj bindings.Object) any {
-			return &wsServer{owner: newOwner(obj), peerObjs: map[int32]bindings.Object{}}
+			s := &wsServer{owner: newOwner(obj), peerObjs: map[int32]bindings.Object{}}
+			s.addPacket = s.addPacketTo
+			return s
 		},
 		Free: func(self any) {
 			s := self.(*wsServer)
@@ -172,6 +202,7 @@ func registerServerClass() {
 			defer s.mu.Unlock()
 			s.stop()
 			s.settings.release()
+			s.packets.Free()
 		},
 		Signals: []bindings.Signal{
 			{Name: "client_connected", Args: []bindings.Arg{id, str("protocol")}},
@@ -213,6 +244,8 @@ func registerServerClass() {
 		slices.Sort(s.ids)
 		c.ReturnInt32s(s.ids)
 	})
+	b.Func("get_packets", []bindings.Arg{{Name: "max_packets", Type: bindings.TypeInt, Default: -1}},
+		bindings.TypeArray, "", func(s *wsServer, c bindings.Call) { s.getPackets(c) })
 	b.Func("get_peer_address", []bindings.Arg{id}, bindings.TypeString, "", func(s *wsServer, c bindings.Call) {
 		if cn, ok := s.peerConn("get_peer_address", c.Int(0)); ok {
 			c.ReturnString(cn.RemoteHost())

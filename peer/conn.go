@@ -85,8 +85,10 @@ type Conn struct {
 	inBytes, inCount atomic.Int64
 	chunks           []*[]byte // reader goroutine: readChunks scratch
 	room             chan struct{}
-	rq               []Message // caller thread
+	roomWait         atomic.Bool // the reader waits for room: pop signals it
+	rq               []Message   // caller thread
 	rqHead           int
+	delivered, taken uint64 // caller thread: messages ever put in rq / taken out of it
 
 	// caller thread, valid after EventDisconnected
 	endCode   int

@@ -46,15 +46,18 @@ func (c *Conn) pop() (Message, bool) {
 	m := c.rq[c.rqHead]
 	c.rq[c.rqHead] = Message{}
 	c.rqHead++
+	c.taken++
 	if c.rqHead == len(c.rq) {
 		c.rq = c.rq[:0]
 		c.rqHead = 0
 	}
 	c.inBytes.Add(-int64(len(m.Data)))
 	c.inCount.Add(-1)
-	select {
-	case c.room <- struct{}{}:
-	default:
+	if c.roomWait.Load() { // the reader waits for room (a channel send per message costs the caller's thread)
+		select {
+		case c.room <- struct{}{}:
+		default:
+		}
 	}
 	return m, true
 }
@@ -68,6 +71,7 @@ func (c *Conn) deliver(m Message) {
 		c.rqHead = 0
 	}
 	c.rq = append(c.rq, m)
+	c.delivered++
 }
 
 // Readers read messages into pooled chunks (taken only while a message
@@ -168,6 +172,13 @@ func (c *Conn) readLoop() {
 				drop = true // closing: the caller asked to stop, keep memory bounded
 				break
 			}
+			if !c.roomWait.Load() {
+				// Announce the wait, then check again before sleeping: a
+				// pop from here on signals room (one before saw no waiter,
+				// and the check sees what it freed).
+				c.roomWait.Store(true)
+				continue
+			}
 			select {
 			case <-c.room:
 			case <-c.dead:
@@ -177,6 +188,9 @@ func (c *Conn) readLoop() {
 				c.readErr = ErrAborted
 				return
 			}
+		}
+		if c.roomWait.Load() {
+			c.roomWait.Store(false)
 		}
 		c.msgsIn.Add(1)
 		c.bytesIn.Add(n)

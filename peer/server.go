@@ -37,6 +37,8 @@ type Server struct {
 
 	scratch []*Conn // caller thread: Broadcast's list of peers
 
+	arrivals arrivals // caller thread: the order messages were polled in, for ReadNext
+
 	infra infraState // infra.go
 }
 
@@ -274,10 +276,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Poll(dst []Event) []Event {
 	s.hub.flushDirty()
 	s.hub.path().readAll(&s.hub)
+	s.arrivals.prune(s.peers)
 	q := s.hub.take()
 	for i := range q {
 		ev := q[i].apply()
 		switch ev.Kind {
+		case EventMessage:
+			s.arrivals.add(ev.Conn)
 		case EventConnected:
 			s.peers[ev.ID] = ev.Conn
 		case EventDisconnected:

@@ -7,9 +7,11 @@
 # by itself. Prints one BENCH line per run and a table at the end.
 #   BENCH_SECONDS   measured seconds per run (default 10)
 #   BENCH_ONLY      scenario names to run (default: all), e.g. "s1 idle"
-#   BENCH_IMPLS     default "godot ours"; also "ours-loop" (ours read by asking
-#                   every peer each frame, as Godot's own server must, instead
-#                   of in the data_received handler), "godot-mp ours-mp" (the
+#   BENCH_IMPLS     default "godot ours" (ours reads every peer's inputs with
+#                   one get_packets() call a frame); also "ours-signal" (ours
+#                   read in the data_received handler: a signal and a
+#                   get_packet() per input), "ours-loop" (ours read by asking
+#                   every peer each frame, as Godot's own server must), "godot-mp ours-mp" (the
 #                   multiplayer peers used directly: WebSocketMultiplayerPeer
 #                   and GoWebSocketMultiplayerPeer; clients count the id message)
 #   --smoke         20 clients for 1 s, both implementations; fails unless
@@ -72,25 +74,27 @@ by = {}
 for r in runs:
     by.setdefault(r["name"], {})[r["impl"]] = r
 print()
-print("| scenario | impl | handshakes (s) | frame mean ms | p50 | p99 | max | fps | states delivered | inputs read | process CPU µs/msg (%) |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+print("| scenario | impl | handshakes (s) | frame mean ms | p50 | p99 | max | fps | states delivered | inputs read | process CPU µs/msg (%) | main-thread CPU ms/frame | poll+read p50 ms (inputs/frame) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for name, d in by.items():
-    for impl in ("godot", "ours", "ours-loop", "godot-mp", "ours-mp"):
+    for impl in ("godot", "ours", "ours-signal", "ours-loop", "godot-mp", "ours-mp"):
         r = d.get(impl)
         if not r:
             continue
-        print("| %s %d clients, %s | %s | %d/%d (%s) | %.3f | %.3f | %.3f | %.3f | %.1f | %.2f%% | %.2f%% | %s |" % (
+        print("| %s %d clients, %s | %s | %d/%d (%s) | %.3f | %.3f | %.3f | %.3f | %.1f | %.2f%% | %.2f%% | %s | %.3f | %s |" % (
             name, r["clients"], ("%d B every %s frame" % (r["size"], "" if r["every"] == 1 else "%d%s" % (r["every"], "rd" if r["every"] == 3 else "th"))).replace("every  frame", "every frame") if r["size"] else "idle",
             impl, r["connected"], r["clients"], r["handshake_s"] if r["handshake_s"] >= 0 else "not all",
             r["mean_ms"], r["p50_ms"], r["p99_ms"], r["max_ms"], r["fps"], 100 * r.get("delivered_out", 0), 100 * r.get("delivered_in", 0),
-            ("%.2f (%.0f%%)" % (r["cpu_us_per_msg"], r["cpu_pct"])) if r["size"] else "(%.0f%%)" % r["cpu_pct"]))
-    for gi, oi in (("godot", "ours"), ("godot-mp", "ours-mp")):
+            ("%.2f (%.0f%%)" % (r["cpu_us_per_msg"], r["cpu_pct"])) if r["size"] else "(%.0f%%)" % r["cpu_pct"],
+            r.get("main_cpu_ms_per_frame", -1), "%.3f (%.0f)" % (r.get("recv_p50_ms", -1), r.get("inputs_per_frame", 0))))
+    for gi, oi in (("godot", "ours"), ("godot", "ours-signal"), ("godot-mp", "ours-mp")):
         if gi not in d or oi not in d:
             continue
         g, o = d[gi], d[oi]
         f = lambda a, b: "%.3f×" % (a / b) if b else "-"
-        print("| %s | %s/%s | | %s | %s | %s | %s | | | | %s |" % (name, oi, gi, f(o["mean_ms"], g["mean_ms"]), f(o["p50_ms"], g["p50_ms"]),
+        print("| %s | %s/%s | | %s | %s | %s | %s | | | | %s | %s | |" % (name, oi, gi, f(o["mean_ms"], g["mean_ms"]), f(o["p50_ms"], g["p50_ms"]),
               f(o["p99_ms"], g["p99_ms"]), f(o["max_ms"], g["max_ms"]),
-              f(o["cpu_us_per_msg"], g["cpu_us_per_msg"]) if o["size"] else f(o["cpu_s"], g["cpu_s"])))
+              f(o["cpu_us_per_msg"], g["cpu_us_per_msg"]) if o["size"] else f(o["cpu_s"], g["cpu_s"]),
+              f(o.get("main_cpu_ms_per_frame", 0), g.get("main_cpu_ms_per_frame", 0))))
 PY
 exit $rc

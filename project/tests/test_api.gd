@@ -314,3 +314,100 @@ func test_go_panic_does_not_cross_into_the_engine() -> bool:
 	var s := new_server()
 	eq(s.is_listening(), true, "the real classes keep working after panics")
 	return true
+
+
+## Sends data from client peer cp and waits until server peer sp has `count` queued.
+func _send_and_wait(cp: GoWebSocketPeer, data: PackedByteArray, text: bool, sp: GoWebSocketPeer, count: int) -> void:
+	var mode := GoWebSocketPeer.WRITE_MODE_TEXT if text else GoWebSocketPeer.WRITE_MODE_BINARY
+	eq(cp.send(data, mode), OK, "send")
+	check(pump(func(): return sp.get_available_packet_count() == count), "message %s did not arrive" % [data])
+
+
+func test_get_packets_in_arrival_order_shared_with_get_packet() -> bool:
+	var s := new_server()
+	eq(s.get_packets(), [], "get_packets with nothing queued")
+	var a := connect_pair(s)
+	var b := connect_pair(s)
+	var ca: GoWebSocketPeer = a[0].get_peer(1)
+	var cb: GoWebSocketPeer = b[0].get_peer(1)
+	var sa: GoWebSocketPeer = s.get_peer(a[1])
+	var sb: GoWebSocketPeer = s.get_peer(b[1])
+	# One at a time, so that the order they arrive in is known.
+	_send_and_wait(ca, "a1".to_utf8_buffer(), true, sa, 1)
+	_send_and_wait(cb, PackedByteArray([1, 2, 3]), false, sb, 1)
+	_send_and_wait(ca, "a2".to_utf8_buffer(), false, sa, 2)
+	_send_and_wait(cb, "b2".to_utf8_buffer(), true, sb, 2)
+	_send_and_wait(ca, "a3".to_utf8_buffer(), true, sa, 3)
+	_send_and_wait(cb, PackedByteArray(), false, sb, 3)
+	eq(s.get_packets(0), [], "get_packets(0)")
+	eq(sa.get_available_packet_count(), 3, "get_packets(0) took nothing")
+	var got := s.get_packets(2)
+	eq(got, [[a[1], "a1".to_utf8_buffer(), true], [b[1], PackedByteArray([1, 2, 3]), false]], "the first two, across peers")
+	if got.size() == 2:
+		eq(typeof(got[0][0]), TYPE_INT, "peer id type")
+		eq(typeof(got[0][1]), TYPE_PACKED_BYTE_ARRAY, "packet type")
+		eq(typeof(got[0][2]), TYPE_BOOL, "was_string type")
+	eq(sa.get_available_packet_count(), 2, "a's count after get_packets(2)")
+	eq(sb.get_available_packet_count(), 2, "b's count after get_packets(2)")
+	# The peer's own get_packet takes from the same queue: never twice, none lost.
+	eq(sa.get_packet().get_string_from_utf8(), "a2", "get_packet after get_packets")
+	eq(sa.was_string_packet(), false, "a2's flag")
+	# An untyped call goes through the engine's variant call path.
+	var sv: Variant = s
+	eq(sv.get_packets(1), [[b[1], "b2".to_utf8_buffer(), true]], "untyped get_packets(1)")
+	eq(s.get_packets(-7), [[a[1], "a3".to_utf8_buffer(), true], [b[1], PackedByteArray(), false]], "the rest (a negative max)")
+	eq(sa.get_available_packet_count() + sb.get_available_packet_count(), 0, "queues drained")
+	eq(s.get_packets(), [], "nothing twice")
+	eq(sb.get_packet(), PackedByteArray(), "get_packet after get_packets took all")
+	eq(sv.callv("get_packets", ["many"]), null, "get_packets with a String")
+	s.stop()
+	eq(s.get_packets(), [], "get_packets after stop")
+	return true
+
+
+func test_get_packets_of_a_peer_that_left_and_many() -> bool:
+	var s := new_server()
+	s.get_packets()  # a server read this way keeps what a leaving peer sent
+	var a := connect_pair(s)
+	var b := connect_pair(s)
+	var ca: GoWebSocketPeer = a[0].get_peer(1)
+	var cb: GoWebSocketPeer = b[0].get_peer(1)
+	const N := 300
+	for i in N:
+		ca.send_text("a%d" % i)
+		cb.send_text("b%d" % i)
+	a[0].disconnect_from_host()
+	var got := []
+	var left := [false]
+	s.client_disconnected.connect(func(id: int, _clean: bool): left[0] = left[0] or id == a[1])
+	check(pump(func():
+		# At most 50 a frame, as a server that spreads its work would.
+		got.append_array(s.get_packets(50))
+		return got.size() == 2 * N and left[0], 10000), "got %d/%d messages (peer left: %s)" % [got.size(), 2 * N, left[0]])
+	eq(s.has_peer(a[1]), false, "the first peer left")
+	var seen := {a[1]: 0, b[1]: 0}
+	var ok := true
+	for e in got:
+		var id: int = e[0]
+		var want := ("a%d" if id == a[1] else "b%d") % seen.get(id, 0)
+		ok = ok and seen.has(id) and e[1].get_string_from_utf8() == want and e[2] == true
+		seen[id] = seen.get(id, 0) + 1
+	check(ok, "each peer's messages in its own order, with their text flag")
+	eq(seen, {a[1]: N, b[1]: N}, "messages per peer")
+	# Arrays and packets are freed with the result: reading more must not grow memory.
+	var mem_before := 0
+	var payload := PackedByteArray()
+	payload.resize(1024)
+	for round in 20:
+		if round == 5:
+			mem_before = Performance.get_monitor(Performance.MEMORY_STATIC)
+		for i in 100:
+			cb.send(payload)
+		var n := [0]  # an Array: lambdas capture ints by value
+		check(pump(func():
+			n[0] += s.get_packets().size()
+			return n[0] == 100), "round %d: %d/100" % [round, n[0]])
+	var grew: float = Performance.get_monitor(Performance.MEMORY_STATIC) - mem_before
+	if mem_before > 0:  # 0: a release build keeps no count
+		check(grew < 512 * 1024, "static memory grew %d bytes over 1.5 MB of packets read" % grew)
+	return true
