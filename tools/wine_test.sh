@@ -8,7 +8,10 @@
 #      $WINE_PEER_SKIP (a -test.skip pattern: tests left out, causes in the Makefile).
 #   3. the GDScript engine suite inside the Windows engine ($GODOT4_WINDOWS)
 #      against the DLL, when that engine is installed.
+# With "bench" (`make bench-windows`): only the in-engine benchmark
+# (project/bench/bench.gd) in the Windows engine, in the same kind of prefix.
 set -u
+mode=${1:-test}
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
 dll=$PWD/project/addons/gowebsocket/bin/gowebsocket.windows.x86_64.dll
@@ -18,6 +21,14 @@ export WINEPREFIX=$tmp/prefix WINEDEBUG=-all
 trap 'wineserver -k 2>/dev/null; rm -rf "$tmp"' EXIT
 rc=0
 bash tools/testonly/wineprefix.sh "$WINEPREFIX" || { echo "FAIL wine: could not make the wine prefix"; exit 1; }
+
+if [ "$mode" = bench ]; then
+	[ -f "$godot_win" ] || { echo "FAIL: no Windows engine at $godot_win (install with: ${ENGINE_INSTALL:-/work/shared/engine/install})"; exit 1; }
+	GODOT4=$godot_win GODOT4_RUNNER=wine bash project/tests/run.sh bench
+	exit $?
+elif [ "$mode" != test ]; then
+	echo "usage: tools/wine_test.sh [bench]" >&2; exit 2
+fi
 
 # 1. The DLL loads and refuses an engine without interface.
 if GOWS_DLL=$dll "$GO" test -count=1 -run 'TestWindowsDLL' -v ./extension/ >"$tmp/loader.log" 2>&1; then
