@@ -23,13 +23,14 @@ func readerParked(c *Conn) bool { r := readerOf(c); return r != nil && r.owner.L
 // HandOvers counts the times Poll left data in the socket to the reader.
 func (r *winReader) HandOvers() int64 { return r.kicks.Load() }
 
-// In lockstep Poll reads (FIONREAD, peek, consume) on the caller's thread:
-// most messages are read by Poll, every one arrives once and in order.
-func TestWindowsPollReads(t *testing.T) {
+// In lockstep Poll writes (an overlapped send of its own) and reads
+// (FIONREAD, peek, consume) on the caller's thread: most messages are
+// written and read by Poll, every one arrives once and in order.
+func TestWindowsPollReadsAndWrites(t *testing.T) {
 	r := newRig(t, Options{}, Options{})
 	for _, c := range []*Conn{r.sc, r.cc} {
-		if readerOf(c) == nil {
-			t.Fatal("no direct read on a plain TCP connection")
+		if readerOf(c) == nil || c.cc.Load().tw == nil {
+			t.Fatal("no direct read or write on a plain TCP connection")
 		}
 	}
 	const n = 300
@@ -59,9 +60,10 @@ func TestWindowsPollReads(t *testing.T) {
 		t.Fatal("a message arrived twice")
 	}
 	direct := r.sc.directIn.Load() - d0
-	t.Logf("%d messages: %d read by Poll", n, direct)
-	if direct < n/2 {
-		t.Fatalf("only %d of %d read by Poll", direct, n)
+	written := r.cc.directOut.Load()
+	t.Logf("%d messages: %d written by the client's Poll, %d read by the server's Poll", n, written, direct)
+	if direct < n/2 || written < n/2 {
+		t.Fatalf("only %d of %d written, %d read by Poll", written, n, direct)
 	}
 	if r.sc.msgsIn.Load() != n {
 		t.Fatalf("msgsIn %d, want %d", r.sc.msgsIn.Load(), n)
@@ -154,5 +156,46 @@ func TestWindowsBigHubLeavesReadsToTheReaders(t *testing.T) {
 	}
 	if sc.directIn.Load() == d0 {
 		t.Fatal("Poll read nothing once the hub was small again")
+	}
+}
+
+// Poll's overlapped send may stay in flight (a peer that does not read
+// fills the socket): Poll then writes nothing more, the writer goroutine
+// writes the rest behind it, and every byte arrives once and in order.
+func TestWindowsPollWritesBehindASendInFlight(t *testing.T) {
+	// The client queues at most 16 messages unread: its reader then stops
+	// reading and the socket fills.
+	r := newRig(t, Options{OutboundBufferSize: 64 << 20, MaxQueuedPackets: 1 << 20}, Options{MaxQueuedPackets: 16})
+	const n = 4000
+	msg := make([]byte, 8<<10)
+	for i := 0; i < n; i++ {
+		binary.LittleEndian.PutUint32(msg, uint32(i))
+		if err := r.sc.Send(msg, WriteBinary); err != nil {
+			t.Fatal(err)
+		}
+		r.sp.step() // the server polls (writes); the client does not read yet
+	}
+	got := 0
+	deadline := time.Now().Add(testTimeout)
+	for got < n {
+		r.step()
+		for {
+			m, ok := r.cc.Read()
+			if !ok {
+				break
+			}
+			if len(m.Data) != len(msg) || binary.LittleEndian.Uint32(m.Data) != uint32(got) {
+				t.Fatalf("message %d: %d bytes, numbered %d", got, len(m.Data), binary.LittleEndian.Uint32(m.Data))
+			}
+			got++
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d messages", got, n)
+		}
+	}
+	pends := r.sc.cc.Load().tw.(*winTryWriter).pends.Load()
+	t.Logf("%d messages of 8 KiB: %d written by Poll, %d of its sends left in flight", n, r.sc.directOut.Load(), pends)
+	if r.sc.directOut.Load() == 0 || pends == 0 {
+		t.Fatal("Poll should have written, and met a full socket")
 	}
 }
