@@ -28,7 +28,6 @@
 //
 // Poll does socket I/O itself, without ever blocking: it writes what Send
 // queued since the last Poll with one non-blocking write per connection
-// (on Windows an overlapped send that completes at once or stays in flight)
 // (when the connection's writer goroutine is not writing; past 8
 // connections it hands them all to the flusher goroutine instead, as
 // Broadcast and SendTo do at once), and on Linux it
@@ -116,14 +115,12 @@
 // compare-and-swap on an ownership word and gives it back before it returns.
 //
 // On other systems, and for connections with TLS, Poll does no reads and the
-// reader goroutine reads everything; the rules above are the same.
+// reader goroutine reads everything; on Windows Poll does no writes either
+// (the README's Performance section says why); the rules above are the same.
 //
 // The portable code reaches the platform's part through one seam,
 // fastpath.go: hubPath, connPath and tryWriter, with a no-op default that a
-// platform replaces from init: fastpath_unix.go (Poll's writes),
-// fastpath_windows.go (Poll's writes: an overlapped send of its own that
-// never waits; a send left in flight holds its own buffer until it
-// completes, and Poll leaves what follows to the writer goroutine) and
+// platform replaces from init: fastpath_unix.go (Poll's writes) and
 // fastpath_linux.go, an adapter to internal/fastpath (the sockets out of
 // Go's poller, the epoll set and its poller, the parked readers and Poll's
 // reads).

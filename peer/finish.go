@@ -70,9 +70,6 @@ func (c *Conn) finish(err error, sentClose bool) {
 	}
 	c.abort()
 	<-c.readerDone
-	if cc := c.cc.Load(); cc != nil {
-		cc.closeWriter()
-	}
 	if t := c.closeTimer.Load(); t != nil {
 		t.Stop()
 	}

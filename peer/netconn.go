@@ -262,21 +262,6 @@ func (c *countingConn) endBatchTry() (pending bool, err error) {
 	return true, nil
 }
 
-// closeWriter ends Poll's writes (writer goroutine, once the socket is
-// closed): a platform's tryWriter may have a send in flight to wait for
-// (Windows), never while holding mu, which Poll takes.
-func (c *countingConn) closeWriter() {
-	c.mu.Lock()
-	var wait func()
-	if d, ok := c.tw.(interface{ detach() func() }); ok {
-		wait = d.detach()
-	}
-	c.mu.Unlock()
-	if wait != nil {
-		wait()
-	}
-}
-
 func (c *countingConn) dropBuf() {
 	if c.buf != nil {
 		*c.buf = (*c.buf)[:0]
