@@ -90,7 +90,8 @@ windows-check:
 	else $(call skip,make windows: Windows DLL build,apt-get install gcc-mingw-w64-x86-64); fi
 
 # Windows for real, under wine: the DLL loads, peer/'s tests run as a Windows
-# test binary, the engine suite runs in the Windows engine (tools/wine_test.sh).
+# test binary, the engine suite runs in the Windows engine, and a ~15 s smoke
+# of the benchmark (tools/wine_test.sh).
 # WINE_PEER_SKIP: a -test.skip pattern of peer/ tests left out of the wine
 # run: the 64 KiB conformance cases in 1-byte TCP writes take about 2.5 min
 # each under wine (a wineserver round trip per 1-byte send); the 0-126 byte

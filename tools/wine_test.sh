@@ -7,7 +7,8 @@
 #      with -test.short (the soak sends 20,000 messages, not 100,000), minus
 #      $WINE_PEER_SKIP (a -test.skip pattern: tests left out, causes in the Makefile).
 #   3. the GDScript engine suite inside the Windows engine ($GODOT4_WINDOWS)
-#      against the DLL, when that engine is installed.
+#      against the DLL, when that engine is installed;
+#   4. a smoke of the benchmark there (one size, 100 round trips: ~15 s).
 # With "bench" (`make bench-windows`): only the in-engine benchmark
 # (project/bench/bench.gd) in the Windows engine, in the same kind of prefix.
 set -u
@@ -57,5 +58,15 @@ if [ -f "$godot_win" ]; then
 else
 	echo "SKIPPED: engine tests in the Windows engine under wine: no $godot_win (install with: ${ENGINE_INSTALL:-/work/shared/engine/install})"
 	[ "${GOWS_REQUIRE_ALL:-}" = 1 ] && { echo "GOWS_REQUIRE_ALL=1: the Windows engine tests must run"; rc=1; }
+fi
+
+# 4. The benchmark (make bench-windows), briefly: it runs, both pairs move data.
+if [ -f "$godot_win" ]; then
+	out=$(GOWS_BENCH_SIZES=64 GOWS_BENCH_ROUNDS=1 GOWS_BENCH_ROUND_TRIPS=100 GODOT4=$godot_win GODOT4_RUNNER=wine bash project/tests/run.sh bench 2>&1)
+	if echo "$out" | grep -q '^round trip' && ! echo "$out" | grep -q 'FAIL'; then
+		echo "PASS benchmark smoke under wine: $(echo "$out" | grep '^round trip')"
+	else
+		echo "FAIL benchmark smoke under wine:"; echo "$out" | tail -n 20; rc=1
+	fi
 fi
 exit $rc
