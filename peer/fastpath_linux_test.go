@@ -3,8 +3,11 @@
 package peer
 
 import (
+	"bufio"
 	"io"
 	"net"
+	"net/http"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -18,7 +21,8 @@ import (
 // for fastpath.Socket). With the socket in Go's poller, every message woke the reader.
 func TestPollReadsWithoutWakingTheReader(t *testing.T) {
 	var wakes atomic.Int64
-	setParkHook(t, func() { wakes.Add(1) })
+	fastpath.ParkHook = func() { wakes.Add(1) }
+	t.Cleanup(func() { fastpath.ParkHook = nil })
 	r := newRig(t, Options{}, Options{})
 	const n = 500
 	w0 := wakes.Load()
@@ -29,6 +33,66 @@ func TestPollReadsWithoutWakingTheReader(t *testing.T) {
 	t.Logf("%d messages: %d written by the client's Poll, %d read by the server's; the parked reader woke %d times", n, written, direct, woke)
 	if direct < n*9/10 || woke > n/10 || written < n/2 {
 		t.Fatalf("%d of %d written and %d read by Poll, %d reader wake-ups", written, n, direct, woke)
+	}
+}
+
+// lockstep sends n small messages from the client, each after the server
+// read the one before, polling both sides (and calling each) in between.
+func lockstep(r *rig, n int, each func()) {
+	r.t.Helper()
+	for i := 0; i < n; i++ {
+		if err := r.cc.Send([]byte("ping"), WriteBinary); err != nil {
+			r.t.Fatal(err)
+		}
+		deadline := time.Now().Add(testTimeout)
+		for {
+			r.step()
+			each()
+			if _, ok := r.sc.Read(); ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				r.t.Fatalf("message %d did not arrive", i)
+			}
+		}
+	}
+}
+
+// A peer that sends a message and its FIN at once: Poll reads the message
+// (the FIN waits behind it in the socket) and the reader must still learn
+// of the end. Found by FuzzServerFrames.
+func TestPollReadsMessageThenPeerFIN(t *testing.T) {
+	srv, sp := newServer(t, Options{})
+	for i := 0; i < 20; i++ {
+		conn, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(srv.Port()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = conn.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " +
+			testKey + "\r\nSec-WebSocket-Version: 13\r\n\r\n"))
+		br := bufio.NewReader(conn)
+		if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("upgrade: %v", err)
+		}
+		var c *Conn
+		waitUntil(t, "connected, the reader parked", sp.step, func() bool {
+			if ev, ok := sp.find(EventConnected, nil); ok {
+				c = ev.Conn
+			}
+			return c != nil && readerOf(c) != nil && readerOf(c).Parked()
+		})
+		sp.events = sp.events[:0]
+		_, _ = conn.Write(rawFrame(frame{fin: true, op: opText, payload: []byte("bye"), masked: true}, -1))
+		_ = conn.(*net.TCPConn).CloseWrite()
+		time.Sleep(2 * time.Millisecond) // both there before Poll looks (the poller is quiet)
+		waitUntil(t, "the disconnect", sp.step, func() bool {
+			_, ok := sp.find(EventDisconnected, nil)
+			return ok
+		})
+		if m, ok := c.Read(); !ok || string(m.Data) != "bye" {
+			t.Fatalf("round %d: message %q, %v", i, m.Data, ok)
+		}
+		_ = conn.Close()
 	}
 }
 
@@ -103,10 +167,3 @@ func TestSetNoDelayDuringTakeOver(t *testing.T) {
 		}
 	}
 }
-
-func setParkHook(t *testing.T, f func()) {
-	fastpath.ParkHook = f
-	t.Cleanup(func() { fastpath.ParkHook = nil })
-}
-
-func readerParked(c *Conn) bool { return readerOf(c) != nil && readerOf(c).Parked() }
