@@ -5,6 +5,7 @@
 #   make macos    cross-compile the universal macOS dylib (zig from npm, llvm-lipo)
 #   make dist     all three libraries, zipped as dist/gowebsocket-<version>.zip
 #   make bench    Go benchmarks, then the in-engine benchmark scene (needs $GODOT4)
+#   make bench-windows  the in-engine benchmark in the Windows engine under wine
 #   make bench-multiplayer  SceneMultiplayer server, 200 clients in another engine process
 #   make bench-server  the dedicated-server benchmark: many clients, 60 fps, Godot's own vs ours
 #   make demo     run the chat demo in the engine (needs $GODOT4 and a display)
@@ -29,7 +30,7 @@ LDFLAGS := -s -w
 SOURCES += $(wildcard doc_classes/*.go doc_classes/*.xml)
 
 .PHONY: all test deps go-test fuzz library-test windows-check wine-test interop-check engine-test \
-	export-test macos-check macos macos-tools dist dist-check windows bench bench-multiplayer bench-server bench-smoke soak demo clean
+	export-test macos-check macos macos-tools dist dist-check windows bench bench-windows bench-multiplayer bench-server bench-smoke soak demo clean
 
 # $(call skip,what is skipped,command that installs what it needs): one line;
 # GOWS_REQUIRE_ALL=1 (CI) turns it into a failure so CI cannot pass by skipping.
@@ -89,7 +90,8 @@ windows-check:
 	else $(call skip,make windows: Windows DLL build,apt-get install gcc-mingw-w64-x86-64); fi
 
 # Windows for real, under wine: the DLL loads, peer/'s tests run as a Windows
-# test binary, the engine suite runs in the Windows engine (tools/wine_test.sh).
+# test binary, the engine suite runs in the Windows engine, and a ~15 s smoke
+# of the benchmark (tools/wine_test.sh).
 # WINE_PEER_SKIP: a -test.skip pattern of peer/ tests left out of the wine
 # run: the 64 KiB conformance cases in 1-byte TCP writes take about 2.5 min
 # each under wine (a wineserver round trip per 1-byte send); the 0-126 byte
@@ -185,6 +187,11 @@ soak:
 bench: all
 	$(GO) test -run '^$$' -bench . -benchmem ./peer/
 	GODOT4=$(GODOT4) bash project/tests/run.sh bench
+
+# The same benchmark scene in the Windows engine ($(GODOT4_WINDOWS)) against
+# the DLL, under wine (tools/wine_test.sh bench: its throwaway prefix).
+bench-windows: windows all
+	GODOT4_WINDOWS=$(GODOT4_WINDOWS) ENGINE_INSTALL="$(ENGINE_INSTALL)" bash tools/wine_test.sh bench
 
 bench-multiplayer: all
 	GODOT4=$(GODOT4) bash project/bench/mp_bench.sh

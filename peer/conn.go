@@ -96,7 +96,8 @@ type Conn struct {
 
 	// stats
 	msgsIn, msgsOut, bytesIn, bytesOut atomic.Int64
-	directIn                           atomic.Int64 // of msgsIn, read by Poll (fastpath_linux.go)
+	directIn                           atomic.Int64 // of msgsIn, read by Poll (a platform's fast path)
+	directOut                          atomic.Int64 // of msgsOut, written whole by Poll's own write (flushDirect)
 	rtt                                atomic.Int64
 	pingAt                             atomic.Int64 // oldest unanswered ping (ns since t0), 0 none
 }

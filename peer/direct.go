@@ -13,6 +13,24 @@ import (
 // transfers keep their own core.
 const directReadFrames = 64
 
+// takeDirect queues the complete plain data frames at the head of b, read
+// from the socket by Poll, as the reader goroutine would queue them, and
+// returns the bytes they span (a platform's fast path; caller goroutine,
+// while the fast path owns the read side). msgs is scratch.
+func (c *Conn) takeDirect(b []byte, server bool, msgs *[]Message) int {
+	ms := (*msgs)[:0]
+	used := c.takeFrames(b, server, &ms)
+	for i := range ms {
+		c.msgsIn.Add(1)
+		c.directIn.Add(1)
+		c.bytesIn.Add(int64(len(ms[i].Data)))
+		c.queueIn(ms[i])
+		ms[i] = Message{}
+	}
+	*msgs = ms[:0]
+	return used
+}
+
 // takeFrames parses complete plain data frames from b into msgs (unmasked
 // copies in pooled buffers) within the inbound limits and returns the bytes
 // they span. It stops at the first frame it does not take whole.

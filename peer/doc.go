@@ -116,7 +116,8 @@
 // compare-and-swap on an ownership word and gives it back before it returns.
 //
 // On other systems, and for connections with TLS, Poll does no reads and the
-// reader goroutine reads everything; the rules above are the same.
+// reader goroutine reads everything; on Windows Poll does no writes either
+// (the README's Performance section says why); the rules above are the same.
 //
 // The portable code reaches the platform's part through one seam,
 // fastpath.go: hubPath, connPath and tryWriter, with a no-op default that a

@@ -75,17 +75,6 @@ func (o *connOwner) HandOver(rest []byte, err error) { o.cc.setPre(rest, err) }
 // Take queues the complete frames at the head of b as the reader would
 // (Poll, while the Reader owns the read side).
 func (o *connOwner) Take(b []byte, server bool) int {
-	c := o.c
 	o.cc.in.Add(int64(len(b)))
-	msgs := o.p.msgs[:0]
-	used := c.takeFrames(b, server, &msgs)
-	for i := range msgs {
-		c.msgsIn.Add(1)
-		c.directIn.Add(1)
-		c.bytesIn.Add(int64(len(msgs[i].Data)))
-		c.queueIn(msgs[i])
-		msgs[i] = Message{}
-	}
-	o.p.msgs = msgs[:0]
-	return used
+	return o.c.takeDirect(b, server, &o.p.msgs)
 }

@@ -230,7 +230,7 @@ func (h *hub) flushLoop() {
 		f.q, f.spare = f.spare, nil
 		f.mu.Unlock()
 		for i, c := range batch {
-			if !c.tryFlush() {
+			if !c.tryFlush(false) {
 				// A reader's pong or the writer holds writeMu: a
 				// broadcast (SendTo) armed no waker, so wake the writer.
 				c.signal()

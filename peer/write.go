@@ -324,14 +324,14 @@ const (
 // syscall. What the socket does not take, the writer finishes.
 func (c *Conn) flushDirect() {
 	c.dirty = false
-	c.tryFlush()
+	c.tryFlush(true)
 }
 
-// tryFlush is flushDirect's write, on the caller's thread or the hub's
-// flusher goroutine (hub.handOff). It reports false when another goroutine
+// tryFlush is flushDirect's write, on the caller's thread (poll: counted
+// in directOut) or the hub's flusher goroutine (hub.handOff). It reports false when another goroutine
 // held writeMu, so nothing was written: on the caller's thread the waker
 // armed by Send covers that; the flusher signals the writer itself.
-func (c *Conn) tryFlush() bool {
+func (c *Conn) tryFlush(poll bool) bool {
 	cc := c.cc.Load()
 	if cc == nil || cc.tw == nil || c.outBytes.Load() > directMaxBytes || c.outCount.Load() > directMaxCount {
 		return true // the writer goroutine (already signalled by Send) does it
@@ -350,10 +350,13 @@ func (c *Conn) tryFlush() bool {
 		return true
 	}
 	cc.beginBatchTry()
+	n := len(q)
 	err := c.writeMessages(q)
 	pending, e := cc.endBatchTry()
 	if pending || err != nil || e != nil {
 		c.signal() // the writer writes the rest, or notices the error
+	} else if poll {
+		c.directOut.Add(int64(n))
 	}
 	return true
 }

@@ -7,8 +7,12 @@
 #      with -test.short (the soak sends 20,000 messages, not 100,000), minus
 #      $WINE_PEER_SKIP (a -test.skip pattern: tests left out, causes in the Makefile).
 #   3. the GDScript engine suite inside the Windows engine ($GODOT4_WINDOWS)
-#      against the DLL, when that engine is installed.
+#      against the DLL, when that engine is installed;
+#   4. a smoke of the benchmark there (one size, 100 round trips: ~15 s).
+# With "bench" (`make bench-windows`): only the in-engine benchmark
+# (project/bench/bench.gd) in the Windows engine, in the same kind of prefix.
 set -u
+mode=${1:-test}
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
 dll=$PWD/project/addons/gowebsocket/bin/gowebsocket.windows.x86_64.dll
@@ -18,6 +22,14 @@ export WINEPREFIX=$tmp/prefix WINEDEBUG=-all
 trap 'wineserver -k 2>/dev/null; rm -rf "$tmp"' EXIT
 rc=0
 bash tools/testonly/wineprefix.sh "$WINEPREFIX" || { echo "FAIL wine: could not make the wine prefix"; exit 1; }
+
+if [ "$mode" = bench ]; then
+	[ -f "$godot_win" ] || { echo "FAIL: no Windows engine at $godot_win (install with: ${ENGINE_INSTALL:-/work/shared/engine/install})"; exit 1; }
+	GODOT4=$godot_win GODOT4_RUNNER=wine bash project/tests/run.sh bench
+	exit $?
+elif [ "$mode" != test ]; then
+	echo "usage: tools/wine_test.sh [bench]" >&2; exit 2
+fi
 
 # 1. The DLL loads and refuses an engine without interface.
 if GOWS_DLL=$dll "$GO" test -count=1 -run 'TestWindowsDLL' -v ./extension/ >"$tmp/loader.log" 2>&1; then
@@ -46,5 +58,15 @@ if [ -f "$godot_win" ]; then
 else
 	echo "SKIPPED: engine tests in the Windows engine under wine: no $godot_win (install with: ${ENGINE_INSTALL:-/work/shared/engine/install})"
 	[ "${GOWS_REQUIRE_ALL:-}" = 1 ] && { echo "GOWS_REQUIRE_ALL=1: the Windows engine tests must run"; rc=1; }
+fi
+
+# 4. The benchmark (make bench-windows), briefly: it runs, both pairs move data.
+if [ -f "$godot_win" ]; then
+	out=$(GOWS_BENCH_SIZES=64 GOWS_BENCH_ROUNDS=1 GOWS_BENCH_ROUND_TRIPS=100 GODOT4=$godot_win GODOT4_RUNNER=wine bash project/tests/run.sh bench 2>&1)
+	if echo "$out" | grep -q '^round trip' && ! echo "$out" | grep -q 'FAIL'; then
+		echo "PASS benchmark smoke under wine: $(echo "$out" | grep '^round trip')"
+	else
+		echo "FAIL benchmark smoke under wine:"; echo "$out" | tail -n 20; rc=1
+	fi
 fi
 exit $rc

@@ -8,13 +8,18 @@ extends SceneTree
 ## since this machine's latency drifts from second to second).
 ## "main µs/msg" is the time spent in loop iterations that moved data,
 ## divided by messages delivered (the engine thread's cost per message).
+## For counting system calls per message (README, Performance), environment
+## variables narrow the run: GOWS_BENCH_PAIR=godot|go (one pair only),
+## GOWS_BENCH_SIZES=64,1024 (stream sizes; "none" for no stream),
+## GOWS_BENCH_ROUNDS and GOWS_BENCH_ROUND_TRIPS.
 
-const SIZES := [64, 1024, 16384]
 const WINDOW := 256
 const SECONDS := 2.0
-const ROUND_TRIPS := 1000
-const ROUNDS := 9
 const BUFFER := 4 << 20
+var SIZES := [64, 1024, 16384]
+var ROUND_TRIPS := 1000
+var ROUNDS := 9
+var PAIR := ""
 
 
 class Pair:
@@ -123,7 +128,7 @@ func open(p) -> bool:
 	return true
 
 
-## One-way stream; returns [msg/s, main µs per msg].
+## One-way stream; returns [msg/s, main µs per msg, messages].
 func stream(p, size: int) -> Array:
 	var data := PackedByteArray()
 	data.resize(size)
@@ -158,7 +163,7 @@ func stream(p, size: int) -> Array:
 			got += 1
 	if got < sent:
 		fail("%s, %d B: %d of %d messages arrived" % [p.name, size, got, sent])
-	return [got / elapsed, busy_us / max(1.0, float(got))]
+	return [got / elapsed, busy_us / max(1.0, float(got)), got]
 
 
 func fail(what: String) -> void:
@@ -171,8 +176,9 @@ func round_trip(p) -> float:
 	var data := PackedByteArray()
 	data.resize(64)
 	var start := Time.get_ticks_usec()
-	var give_up := Time.get_ticks_msec() + 10000
+	var give_up := 0
 	for i in ROUND_TRIPS:
+		give_up = Time.get_ticks_msec() + 10000 # per message: strace slows them a lot
 		if p.send(data) != OK:
 			fail("%s: send failed in round trip %d" % [p.name, i])
 			return 0.0
@@ -191,13 +197,48 @@ func round_trip(p) -> float:
 	return (Time.get_ticks_usec() - start) / float(ROUND_TRIPS)
 
 
+## Reads the GOWS_BENCH_* variables; false (after a FAIL line) for a bad value.
+func configure() -> bool:
+	PAIR = OS.get_environment("GOWS_BENCH_PAIR")
+	if PAIR not in ["", "godot", "go"]:
+		fail("GOWS_BENCH_PAIR must be godot or go, not %s" % PAIR)
+		return false
+	var sizes := OS.get_environment("GOWS_BENCH_SIZES")
+	if sizes == "none":
+		SIZES = []
+	elif sizes != "":
+		SIZES = []
+		for s in sizes.split(","):
+			if not s.is_valid_int() or s.to_int() < 0:
+				fail("GOWS_BENCH_SIZES: %s is not a size in bytes" % s)
+				return false
+			SIZES.append(s.to_int())
+	for v in [["GOWS_BENCH_ROUNDS", 1], ["GOWS_BENCH_ROUND_TRIPS", 0]]:
+		var e := OS.get_environment(v[0])
+		if e == "":
+			continue
+		if not e.is_valid_int() or e.to_int() < v[1]:
+			fail("%s must be an integer >= %d, not %s" % [v[0], v[1], e])
+			return false
+		if v[0] == "GOWS_BENCH_ROUNDS":
+			ROUNDS = e.to_int()
+		else:
+			ROUND_TRIPS = e.to_int()
+	return true
+
+
 func _initialize() -> void:
-	print("GoWebSocket benchmark: %s, %d-message window, %.0f s per size" % [Engine.get_version_info()["string"], WINDOW, SECONDS])
-	var godot := GodotPair.new()
-	var go := GoPair.new()
-	if not open(godot) or not open(go):
-		print("FAIL: could not open both pairs")
+	if not configure():
+		return
+	print("GoWebSocket benchmark: %s on %s, %d-message window, %.0f s per size" % [Engine.get_version_info()["string"], OS.get_name(), WINDOW, SECONDS])
+	var godot: Pair = GodotPair.new() if PAIR != "go" else null
+	var go: Pair = GoPair.new() if PAIR != "godot" else null
+	if godot and not open(godot) or go and not open(go):
+		print("FAIL: could not open the pairs")
 		quit(1)
+		return
+	if PAIR != "":
+		one_pair(godot if godot else go)
 		return
 	print("%-8s %16s %16s %7s %14s %14s" % ["size", "Godot msg/s", "Go msg/s", "ratio", "Godot µs/msg", "Go µs/msg"])
 	for size in SIZES:
@@ -216,4 +257,23 @@ func _initialize() -> void:
 	print("round trip 64 B (median of %d rounds): Godot %.1f µs, Go %.1f µs (ratio %.2fx)" % [ROUNDS, rg, ro, ro / rg])
 	godot.close()
 	go.close()
+	quit(0)
+
+
+## GOWS_BENCH_PAIR: one pair alone, with the number of messages it moved
+## (for dividing a system-call count by).
+func one_pair(p: Pair) -> void:
+	var moved := 0
+	for size in SIZES:
+		var r: Array = stream(p, size)
+		moved += r[2]
+		print("%s %d B: %.0f msg/s" % [p.name, size, r[0]])
+	var rts: Array[float] = []
+	for r in ROUNDS:
+		rts.append(round_trip(p))
+	moved += 2 * ROUNDS * ROUND_TRIPS
+	rts.sort()
+	print("%s round trip 64 B (median of %d rounds of %d): %.1f µs" % [p.name, ROUNDS, ROUND_TRIPS, rts[ROUNDS / 2]])
+	print("%s messages moved: %d" % [p.name, moved])
+	p.close()
 	quit(0)

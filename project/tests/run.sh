@@ -23,6 +23,7 @@ label=${runner:+ (under $runner)}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 if [ "$mode" = bench ]; then
+	[ -z "$runner" ] || echo "benchmark under $runner: $godot against the Windows DLL (both pairs in the same run, so under $runner too)"
 	timeout 600 $runner "$godot" --headless --path "$here" --script res://bench/bench.gd
 	exit $?
 fi
