@@ -183,17 +183,61 @@ func TestPollUnderTrafficShortensTheIdleLimit(t *testing.T) {
 	if lim := sd.IdleLimit(); lim <= 10*time.Millisecond {
 		t.Fatalf("idle limit %v with nothing arriving at 100 Hz", lim)
 	}
-	for round := 0; round < 20 && sd.IdleLimit() > 5*time.Millisecond; round++ {
+	sent, got := 0, 0
+	round := func() {
 		for _, c := range conns {
 			if err := c.Send([]byte("input"), WriteBinary); err != nil {
 				t.Fatal(err)
 			}
+			sent++
 		}
 		time.Sleep(10 * time.Millisecond)
 		sp.step()
 	}
+	readAll := func() bool {
+		for _, c := range srv.peers {
+			for {
+				if _, ok := c.Read(); !ok {
+					break
+				}
+				got++
+			}
+		}
+		return got == sent
+	}
+	for i := 0; i < 20 && sd.IdleLimit() > 5*time.Millisecond; i++ {
+		round()
+	}
 	if lim := sd.IdleLimit(); lim > 5*time.Millisecond {
 		t.Fatalf("idle limit %v with 12 peers sending each poll", lim)
+	}
+	// Meanwhile the reader goroutines read it all: Poll reads nothing
+	// itself, and every message arrives.
+	direct := func() (n int64) {
+		for _, c := range srv.peers {
+			n += c.directIn.Load()
+		}
+		return n
+	}
+	// Polled in a tight loop with every peer sending each time, Poll would
+	// find the sockets readable itself (the idle limit never passes).
+	readAll()
+	d0 := direct()
+	const loops = 30
+	for i := 0; i < loops; i++ {
+		for _, c := range conns {
+			if err := c.Send([]byte("input"), WriteBinary); err != nil {
+				t.Fatal(err)
+			}
+			sent++
+		}
+		time.Sleep(time.Millisecond)
+		sp.step()
+		readAll()
+	}
+	waitUntil(t, "every input", sp.step, readAll)
+	if n := direct() - d0; n > 0 {
+		t.Fatalf("Poll read %d of the last %d messages itself under traffic", n, loops*len(conns))
 	}
 }
 

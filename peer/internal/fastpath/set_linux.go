@@ -261,6 +261,7 @@ type Set struct {
 	lastPoll atomic.Int64 // when Poll last ran (monotonic ns, see mono)
 	cadence  atomic.Int64 // smoothed time between Polls (ns)
 	busy     atomic.Int32 // Polls left in busy mode (see busyPolls)
+	woken    atomic.Int32 // parked readers the poller woke for data since the last Poll
 
 	gmu    sync.Mutex // orders moves of ep in and out of the gate
 	inGate bool       // gmu
@@ -302,10 +303,12 @@ const (
 // [pollIdle, pollIdleMax]. A game polling at 60 fps (16.7 ms) is then
 // never idle, so its Poll does not take the sockets back from the poller
 // each frame (an epoll_ctl and a wake-up of the poller's thread: most of an
-// idle Poll's time). Under traffic (a Poll found more sockets readable than
-// it reads itself, busyPolls Polls ago or less) the limit is pollIdle: the
-// poller has the reader goroutines read what arrives between frames, on
-// the other cores, instead of leaving it all to the next Poll.
+// idle Poll's time). Under traffic (more sockets became readable since a
+// Poll than it reads itself, busyPolls Polls ago or less) the limit is
+// pollIdle and the reader goroutines read everything, on the other cores:
+// the poller leaves nothing to Poll, and Poll reads nothing itself (with
+// 1,000 clients the direct reads cost the game's thread more than the
+// reader goroutines' wake-ups: make bench-server).
 const (
 	pollIdle    = 5 * time.Millisecond
 	pollIdleMax = 50 * time.Millisecond
@@ -536,9 +539,12 @@ func (d *Set) poller(done chan struct{}) {
 			fc := c.fc
 			if evs[i].Events&epollIn != 0 {
 				switch w := fc.rwait.Load(); {
-				case w == waitLazy && !idle:
+				case w == waitLazy && !idle && d.busy.Load() == 0:
 					d.forward(c, evs[i].Events) // Poll reads it
 				case w != waitNone:
+					if w == waitLazy {
+						d.woken.Add(1)
+					}
 					fc.notify(false)
 				}
 			}
@@ -659,7 +665,12 @@ func (d *Set) ReadAll() {
 	if d.mode.Load() == modeMain && d.urgent.Load() == 0 {
 		d.leaveGate()
 	}
-	direct, noted, readable := 0, false, 0
+	// direct counts Poll's direct reads up to directPerPoll; under traffic
+	// (see idleLimit) it reads none.
+	direct, noted, readable := 0, false, int(d.woken.Swap(0))
+	if d.busy.Load() > 0 {
+		direct = directPerPoll
+	}
 	if d.nfwd.Load() > 0 {
 		f := d.takeFwd()
 		readable += len(f)
