@@ -41,7 +41,7 @@ type mpPeer struct {
 type mpEmit struct {
 	signal bindings.StringName
 	id     int64
-	infra  *peer.Event // client_handshake or drained, emitted by emitInfra
+	infra  *peer.Event // client_handshake, drained or an error report: emitInfra's
 }
 
 type wsMultiplayer struct {
@@ -328,14 +328,15 @@ func (m *wsMultiplayer) pollServer(emits []mpEmit) []mpEmit {
 			}
 			e := *ev
 			emits = append(emits, mpEmit{id: int64(id), infra: &e})
+		case peer.EventError: // a refused PROXY protocol connection: an engine error
+			e := *ev
+			emits = append(emits, mpEmit{infra: &e})
 		case peer.EventDrained:
 			if len(m.gone) > 0 {
 				m.drained = true // emitted at the next poll, after their peer_disconnected
 			} else {
 				emits = append(emits, mpEmit{infra: &peer.Event{Kind: peer.EventDrained}})
 			}
-		case peer.EventError: // a refused PROXY protocol connection
-			bindings.PushError("GoWebSocketMultiplayerPeer: " + ev.Err.Error())
 		}
 		*ev = peer.Event{}
 	}
