@@ -8,10 +8,11 @@ import (
 	"github.com/gowebsocket/godot-gowebsocket/peer"
 )
 
-// GoWebSocketServer behind infrastructure: trusted_proxies, proxy_protocol,
-// health_path, drain() with drained(), and handshake_mode MANUAL with
-// client_handshake / accept_peer / reject_peer. The logic is peer's; this
-// registers it and turns its events into signals (inside poll()).
+// GoWebSocketServer and GoWebSocketMultiplayerPeer behind infrastructure:
+// trusted_proxies, proxy_protocol, health_path, drain() with drained(), and
+// handshake_mode MANUAL with client_handshake / accept_peer / reject_peer.
+// The logic is peer's; this registers it and turns its events into signals
+// (inside poll()).
 
 const (
 	handshakeAuto   = 0
@@ -48,22 +49,34 @@ func requestDict(req peer.RequestInfo) bindings.Dictionary {
 	return d
 }
 
-// emitInfra emits the signal of an infrastructure event (poll(), unlocked).
-func emitInfra(obj bindings.Object, ev *peer.Event) {
+// infraHost is a class that serves behind infrastructure: GoWebSocketServer
+// and GoWebSocketMultiplayerPeer's server. registerInfra gives both the same
+// members over the same peer.Server code.
+type infraHost interface {
+	own() *owner
+	// infraServer returns the listening server, or nil and why there is none.
+	infraServer() (*peer.Server, string)
+	// serverID turns the id a script sees into the peer.Server's id.
+	serverID(id int64) int32
+}
+
+// emitInfra emits the signal of an infrastructure event (poll(), unlocked);
+// id is the one the script sees.
+func emitInfra(obj bindings.Object, class string, ev *peer.Event, id int64) {
 	switch ev.Kind {
 	case peer.EventHandshake:
 		d := requestDict(*ev.Request)
-		bindings.Emit(obj, infraSignals.handshake, int64(ev.ID), d)
+		bindings.Emit(obj, infraSignals.handshake, id, d)
 		d.Free()
 	case peer.EventDrained:
 		bindings.Emit(obj, infraSignals.drained)
 	case peer.EventError:
-		bindings.PushError("GoWebSocketServer: " + ev.Err.Error())
+		bindings.PushError(class + ": " + ev.Err.Error())
 	}
 }
 
-// registerServerInfra adds the infrastructure members to GoWebSocketServer.
-func registerServerInfra(b *bindings.Binder[*wsServer]) {
+// registerInfra adds the infrastructure members to a server class.
+func registerInfra[T infraHost](b *bindings.Binder[T]) {
 	class := b.Class
 	id := bindings.Arg{Name: "id", Type: bindings.TypeInt}
 	class.Constants = append(class.Constants,
@@ -72,40 +85,43 @@ func registerServerInfra(b *bindings.Binder[*wsServer]) {
 	class.Signals = append(class.Signals,
 		bindings.Signal{Name: "client_handshake", Args: []bindings.Arg{id, {Name: "request", Type: bindings.TypeDictionary}}},
 		bindings.Signal{Name: "drained"})
-	b.Strings("trusted_proxies", func(s *wsServer) *[]string { return &s.trustedProxies })
-	b.Bool("proxy_protocol", func(s *wsServer) *bool { return &s.proxyProtocol })
-	b.String("health_path", func(s *wsServer) *string { return &s.healthPath })
-	b.Enum("handshake_mode", class.Name+".HandshakeMode", func(s *wsServer) *int64 { return &s.handshakeMode }, handshakeModeValue)
+	b.Strings("trusted_proxies", func(t T) *[]string { return &t.own().trustedProxies })
+	b.Bool("proxy_protocol", func(t T) *bool { return &t.own().proxyProtocol })
+	b.String("health_path", func(t T) *string { return &t.own().healthPath })
+	b.Enum("handshake_mode", class.Name+".HandshakeMode", func(t T) *int64 { return &t.own().handshakeMode }, handshakeModeValue)
+	// server returns the listening server, or reports why there is none.
+	server := func(t T, method string, c bindings.Call) *peer.Server {
+		srv, why := t.infraServer()
+		if srv == nil {
+			c.ReturnInt(fail(method, why, errUnconfigured))
+		}
+		return srv
+	}
 	b.Func("drain", []bindings.Arg{{Name: "timeout", Type: bindings.TypeFloat, Default: 10.0}}, bindings.TypeInt, "",
-		func(s *wsServer, c bindings.Call) {
-			t := c.Float(0)
-			if err := durationValue(t); err != nil {
+		func(t T, c bindings.Call) {
+			f := c.Float(0)
+			if err := durationValue(f); err != nil {
 				c.ReturnInt(fail("drain", err.Error(), errInvalidParameter))
 				return
 			}
-			if s.server == nil || !s.server.Listening() {
-				c.ReturnInt(fail("drain", "server is not listening", errUnconfigured))
-				return
+			if srv := server(t, "drain", c); srv != nil {
+				c.ReturnInt(godotError("drain", srv.Drain(seconds(f))))
 			}
-			c.ReturnInt(godotError("drain", s.server.Drain(seconds(t))))
 		})
-	b.Func("is_draining", nil, bindings.TypeBool, "", func(s *wsServer, c bindings.Call) {
-		c.ReturnBool(s.server != nil && s.server.Listening() && s.server.Draining())
+	b.Func("is_draining", nil, bindings.TypeBool, "", func(t T, c bindings.Call) {
+		srv, _ := t.infraServer()
+		c.ReturnBool(srv != nil && srv.Draining())
 	})
-	b.Func("accept_peer", []bindings.Arg{id}, bindings.TypeInt, "", func(s *wsServer, c bindings.Call) {
-		if s.server == nil || !s.server.Listening() {
-			c.ReturnInt(fail("accept_peer", "server is not listening", errUnconfigured))
-			return
+	b.Func("accept_peer", []bindings.Arg{id}, bindings.TypeInt, "", func(t T, c bindings.Call) {
+		if srv := server(t, "accept_peer", c); srv != nil {
+			c.ReturnInt(godotError("accept_peer", srv.AcceptPeer(t.serverID(c.Int(0)))))
 		}
-		c.ReturnInt(godotError("accept_peer", s.server.AcceptPeer(int32(c.Int(0)))))
 	})
 	b.Func("reject_peer", []bindings.Arg{id, {Name: "http_status", Type: bindings.TypeInt, Default: 403},
-		{Name: "reason", Type: bindings.TypeString, Default: ""}}, bindings.TypeInt, "", func(s *wsServer, c bindings.Call) {
-		if s.server == nil || !s.server.Listening() {
-			c.ReturnInt(fail("reject_peer", "server is not listening", errUnconfigured))
-			return
+		{Name: "reason", Type: bindings.TypeString, Default: ""}}, bindings.TypeInt, "", func(t T, c bindings.Call) {
+		if srv := server(t, "reject_peer", c); srv != nil {
+			c.ReturnInt(godotError("reject_peer", srv.RejectPeer(t.serverID(c.Int(0)), int(c.Int(1)), c.String(2))))
 		}
-		c.ReturnInt(godotError("reject_peer", s.server.RejectPeer(int32(c.Int(0)), int(c.Int(1)), c.String(2))))
 	})
 }
 

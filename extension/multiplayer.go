@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"time"
 	"unsafe"
 
@@ -40,6 +41,7 @@ type mpPeer struct {
 type mpEmit struct {
 	signal bindings.StringName
 	id     int64
+	infra  *peer.Event // client_handshake, drained or an error report: emitInfra's
 }
 
 type wsMultiplayer struct {
@@ -67,6 +69,7 @@ type wsMultiplayer struct {
 	mode     int64
 	channel  int64
 	refusing bool
+	drained  bool             // EventDrained polled, emitted after the last peer_disconnected
 	buf      bindings.CBuffer // the last packet handed to the engine
 }
 
@@ -161,7 +164,28 @@ func (m *wsMultiplayer) reset() {
 	clear(m.queue)
 	m.queue, m.qhead, m.gone = m.queue[:0], 0, nil
 	m.server, m.client = nil, nil
-	m.status, m.uniqueID, m.target = mpDisconnected, 0, 0
+	m.status, m.uniqueID, m.target, m.drained = mpDisconnected, 0, 0, false
+}
+
+// infraServer and serverID make the multiplayer server an infraHost
+// (drain, handshake_mode and friends).
+func (m *wsMultiplayer) infraServer() (*peer.Server, string) {
+	switch {
+	case m.server != nil:
+		return m.server, ""
+	case m.client != nil:
+		return nil, "this peer is a client: drain and handshakes are the server's (create_server())"
+	}
+	return nil, "not a server: call create_server() first"
+}
+
+// serverID is the server's id of multiplayer id (0, never a peer's, for an
+// id no server peer can have).
+func (m *wsMultiplayer) serverID(id int64) int32 {
+	if id < 2 || id > math.MaxInt32 {
+		return 0
+	}
+	return int32(id - 1)
 }
 
 // release drops the GoWebSocketPeer object of p (scripts holding it keep a
@@ -232,8 +256,13 @@ func (m *wsMultiplayer) poll() {
 	m.mu.Unlock()
 
 	for _, e := range emits {
+		if e.infra != nil {
+			emitInfra(obj, "GoWebSocketMultiplayerPeer", e.infra, e.id)
+			continue
+		}
 		bindings.Emit(obj, e.signal, e.id)
 	}
+	clear(emits)
 	m.mu.Lock()
 	if m.emits == nil {
 		m.emits = emits[:0]
@@ -248,7 +277,7 @@ func (m *wsMultiplayer) reportGone(emits []mpEmit) []mpEmit {
 		m.dropQueued(p)
 		if m.peers[p.id] == p {
 			delete(m.peers, p.id)
-			emits = append(emits, mpEmit{mpSignals.disconnected, int64(p.id)})
+			emits = append(emits, mpEmit{signal: mpSignals.disconnected, id: int64(p.id)})
 		}
 		m.release(p)
 	}
@@ -259,6 +288,10 @@ func (m *wsMultiplayer) reportGone(emits []mpEmit) []mpEmit {
 
 func (m *wsMultiplayer) pollServer(emits []mpEmit) []mpEmit {
 	emits = m.reportGone(emits)
+	if m.drained { // after the peer_disconnected of the peers that left with it
+		m.drained = false
+		emits = append(emits, mpEmit{infra: &peer.Event{Kind: peer.EventDrained}})
+	}
 	events := m.server.Poll(m.events[:0])
 	for i := range events {
 		ev := &events[i]
@@ -276,7 +309,7 @@ func (m *wsMultiplayer) pollServer(emits []mpEmit) []mpEmit {
 				break
 			}
 			m.peers[id] = &mpPeer{id: id, conn: ev.Conn}
-			emits = append(emits, mpEmit{mpSignals.connected, int64(id)})
+			emits = append(emits, mpEmit{signal: mpSignals.connected, id: int64(id)})
 		case peer.EventMessage:
 			if p := m.peers[id]; p != nil && !p.gone {
 				m.push(p)
@@ -288,8 +321,22 @@ func (m *wsMultiplayer) pollServer(emits []mpEmit) []mpEmit {
 				p.gone = true
 				m.gone = append(m.gone, p)
 			}
-		case peer.EventError: // a refused PROXY protocol connection
-			bindings.PushError("GoWebSocketMultiplayerPeer: " + ev.Err.Error())
+		case peer.EventHandshake: // handshake_mode MANUAL: the script answers
+			if m.refusing {
+				_ = m.server.RejectPeer(ev.ID, 503, "not accepting new connections")
+				break
+			}
+			e := *ev
+			emits = append(emits, mpEmit{id: int64(id), infra: &e})
+		case peer.EventError: // a refused PROXY protocol connection: an engine error
+			e := *ev
+			emits = append(emits, mpEmit{infra: &e})
+		case peer.EventDrained:
+			if len(m.gone) > 0 {
+				m.drained = true // emitted at the next poll, after their peer_disconnected
+			} else {
+				emits = append(emits, mpEmit{infra: &peer.Event{Kind: peer.EventDrained}})
+			}
 		}
 		*ev = peer.Event{}
 	}
@@ -328,7 +375,7 @@ func (m *wsMultiplayer) pollClient(emits []mpEmit) []mpEmit {
 			}
 			m.uniqueID, m.status = id, mpConnected
 			m.peers[1] = &mpPeer{id: 1, conn: ev.Conn}
-			emits = append(emits, mpEmit{mpSignals.connected, 1})
+			emits = append(emits, mpEmit{signal: mpSignals.connected, id: 1})
 		case peer.EventDisconnected:
 			if p := m.peers[1]; p != nil && !p.gone {
 				p.gone = true
@@ -564,9 +611,7 @@ func registerMultiplayerClass() {
 	b.Int("max_connections", func(m *wsMultiplayer) *int64 { return &m.maxConnections }, sizeValue)
 	b.Strings("allowed_origins", func(m *wsMultiplayer) *[]string { return &m.allowedOrigins })
 	b.String("proxy_url", func(m *wsMultiplayer) *string { return &m.proxyURL })
-	b.Strings("trusted_proxies", func(m *wsMultiplayer) *[]string { return &m.trustedProxies })
-	b.Bool("proxy_protocol", func(m *wsMultiplayer) *bool { return &m.proxyProtocol })
-	b.String("health_path", func(m *wsMultiplayer) *string { return &m.healthPath })
+	registerInfra(b)
 	bindings.Register(class)
 	mpSignals.connected = bindings.Name("peer_connected")
 	mpSignals.disconnected = bindings.Name("peer_disconnected")

@@ -23,3 +23,23 @@ func TestHelloRejectsInvalid(t *testing.T) {
 		}
 	}
 }
+
+// The multiplayer server's infrastructure calls take multiplayer ids: a
+// client's id is its server id + 1 (mpID); the server's own id 1, negative
+// ids and ids beyond int32 map to 0, which no held handshake has.
+func TestMultiplayerServerID(t *testing.T) {
+	var m wsMultiplayer
+	for _, id := range []int32{1, 2, 41, 1<<31 - 2} {
+		if got := m.serverID(int64(mpID(id))); got != id {
+			t.Errorf("serverID(mpID(%d)) = %d", id, got)
+		}
+	}
+	for _, id := range []int64{1, 0, -2, 1 << 31, 1<<32 + 2} {
+		if got := m.serverID(id); got != 0 {
+			t.Errorf("serverID(%d) = %d, want 0", id, got)
+		}
+	}
+	if srv, why := m.infraServer(); srv != nil || why == "" {
+		t.Errorf("infraServer() of an inactive peer = %v, %q", srv, why)
+	}
+}

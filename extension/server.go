@@ -79,6 +79,16 @@ func (s *wsServer) conn(id int64) *peer.Conn {
 	return s.server.Peer(int32(id))
 }
 
+// infraServer and serverID make GoWebSocketServer an infraHost.
+func (s *wsServer) infraServer() (*peer.Server, string) {
+	if s.server == nil || !s.server.Listening() {
+		return nil, "server is not listening"
+	}
+	return s.server, ""
+}
+
+func (s *wsServer) serverID(id int64) int32 { return int32(id) }
+
 // peerConn is conn for a method that needs a peer; an unknown id is
 // reported as ERR_DOES_NOT_EXIST.
 func (s *wsServer) peerConn(method string, id int64) (*peer.Conn, bool) {
@@ -138,7 +148,7 @@ func (s *wsServer) poll() {
 		case peer.EventDisconnected:
 			bindings.Emit(obj, serverSignals.disconnected, id, ev.Clean)
 		case peer.EventHandshake, peer.EventDrained, peer.EventError:
-			emitInfra(obj, ev)
+			emitInfra(obj, "GoWebSocketServer", ev, id)
 		}
 		s.mu.Lock()
 		s.signalling = nil
@@ -306,7 +316,7 @@ func registerServerClass() {
 	b.Object("tls_key", "CryptoKey", func(s *wsServer) *bindings.Object { return &s.tlsKey })
 	b.Int("max_connections", func(s *wsServer) *int64 { return &s.maxConnections }, sizeValue)
 	b.Strings("allowed_origins", func(s *wsServer) *[]string { return &s.allowedOrigins })
-	registerServerInfra(b)
+	registerInfra(b)
 	bindings.Register(class)
 	registerInfraNames()
 	serverSignals.connected = bindings.Name("client_connected")

@@ -89,13 +89,13 @@ func test_doc_descriptions_are_written() -> bool:
 ## Every [codeblock] example compiles against the registered API. A snippet
 ## that is not a whole script ("extends ...") is compiled in a function (or,
 ## when it declares functions, as members) of a Node script that has a
-## client, a server, a peer and a token.
+## client, a server, a peer, a host (GoWebSocketMultiplayerPeer) and a token.
 func test_doc_examples_compile() -> bool:
 	var dir := doc_dir()
 	if not check(dir != "", "doc_classes not found (set GOWS_DOC_CLASSES to its path)"):
 		return true
 	var block := RegEx.create_from_string("(?s)\\[codeblock\\](.*?)\\[/codeblock\\]")
-	const PRELUDE := "extends Node\nvar client := GoWebSocketClient.new()\nvar server := GoWebSocketServer.new()\nvar peer := GoWebSocketPeer.new()\nvar token := \"\"\n"
+	const PRELUDE := "extends Node\nvar client := GoWebSocketClient.new()\nvar server := GoWebSocketServer.new()\nvar peer := GoWebSocketPeer.new()\nvar host := GoWebSocketMultiplayerPeer.new()\nvar token := \"\"\n"
 	for file in DirAccess.get_files_at(dir):
 		if file.get_extension() != "xml" or not ClassDB.class_exists(file.get_basename()):
 			continue
@@ -117,11 +117,13 @@ func test_doc_examples_compile() -> bool:
 
 
 ## GDScript compiles calls of methods that do not exist, so the members used
-## on variables of our classes (client., server., peer. or any
+## on variables of our classes (client., server., peer., host. (a
+## GoWebSocketMultiplayerPeer) or any
 ## "var x := Class.new()") are checked against ClassDB.
 func check_example_members(where: String, code: String) -> void:
 	code = RegEx.create_from_string("\"[^\"\\n]*\"").sub(code, "\"\"", true)  # no string contents
-	var types := {"client": "GoWebSocketClient", "server": "GoWebSocketServer", "peer": "GoWebSocketPeer"}
+	var types := {"client": "GoWebSocketClient", "server": "GoWebSocketServer", "peer": "GoWebSocketPeer",
+		"host": "GoWebSocketMultiplayerPeer"}
 	for m in RegEx.create_from_string("var (\\w+) := (\\w+)\\.new\\(\\)").search_all(code):
 		types[m.get_string(1)] = m.get_string(2)
 	for m in RegEx.create_from_string("(?<![\\w.])([a-z_]\\w*)\\.([a-z_]\\w*)").search_all(code):

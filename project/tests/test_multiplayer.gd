@@ -518,3 +518,68 @@ func kick(sp: MultiplayerPeer, port: int) -> Array:
 	check(pump(func(): return gone.size() == 1), "kicked client did not see server_disconnected")
 	pump_for(100)
 	return [left.map(func(x): return x == id), s.multiplayer.get_peers()]
+
+
+func test_scene_multiplayer_manual_handshake_and_drain() -> bool:
+	# handshake_mode MANUAL and drain() under SceneMultiplayer, with our client
+	# and Godot's: a player exists for the MultiplayerAPI only once accepted;
+	# a drain sends everyone away with server_disconnected on their side.
+	var sp := new_mp()
+	sp.handshake_mode = GoWebSocketMultiplayerPeer.HANDSHAKE_MODE_MANUAL
+	eq(sp.create_server(0, "127.0.0.1"), OK, "create_server")
+	var port := sp.get_listen_port()
+	var asked := []
+	sp.client_handshake.connect(func(id: int, request: Dictionary):
+		asked.append(id)
+		if request["headers"].get("authorization", "") == "Bearer good":
+			eq(sp.accept_peer(id), OK, "accept_peer")
+		else:
+			eq(sp.reject_peer(id, 401, "bad token"), OK, "reject_peer"))
+	var drained := []
+	sp.drained.connect(func(): drained.append(true))
+	var good := PackedStringArray(["Authorization: Bearer good"])
+	var ap := new_mp()
+	ap.handshake_headers = good
+	eq(ap.create_client("ws://127.0.0.1:%d" % port), OK, "our create_client")
+	var bp := godot_peer()
+	bp.handshake_headers = good
+	eq(bp.create_client("ws://127.0.0.1:%d" % port), OK, "Godot's create_client")
+	var xp := godot_peer()
+	xp.handshake_headers = PackedStringArray(["Authorization: Bearer bad"])
+	eq(xp.create_client("ws://127.0.0.1:%d" % port), OK, "Godot's create_client (bad token)")
+	var s := branch("mp_manual_server", sp)
+	var a := branch("mp_manual_a", ap)
+	var b := branch("mp_manual_b", bp)
+	var x := branch("mp_manual_x", xp)
+	var slog := []
+	s.multiplayer.peer_connected.connect(func(id): slog.append(["joined", id]))
+	s.multiplayer.peer_disconnected.connect(func(id): slog.append(["left", id]))
+	var failed := []
+	x.multiplayer.connection_failed.connect(func(): failed.append(true))
+	var gone := []
+	a.multiplayer.server_disconnected.connect(func(): gone.append("a"))
+	b.multiplayer.server_disconnected.connect(func(): gone.append("b"))
+	var all_see := func(): return s.multiplayer.get_peers().size() == 2 and a.multiplayer.get_peers().size() == 2 \
+		and b.multiplayer.get_peers().size() == 2 and failed.size() == 1
+	if not check(pump(all_see), "accepted peers did not connect or the rejected one did not fail (server sees %s, failed %s)" % [s.multiplayer.get_peers(), failed]):
+		return false
+	var ida := a.multiplayer.get_unique_id()
+	var idb := b.multiplayer.get_unique_id()
+	eq(asked.size(), 3, "client_handshake for every client")
+	check(asked.has(ida) and asked.has(idb), "the clients' ids are their handshake ids: %s, %d, %d" % [asked, ida, idb])
+	eq(slog.size(), 2, "peer_connected only for the accepted clients: %s" % [slog])
+	eq(xp.get_connection_status(), MultiplayerPeer.CONNECTION_DISCONNECTED, "rejected client disconnected")
+	# RPCs both ways and relayed.
+	a.rpc_id(1, "hello", "from a")
+	s.rpc_id(idb, "from_server", "to b")
+	a.rpc_id(idb, "hello", "a to b")
+	check(pump(func(): return s.find("hello").size() == 1 and b.find("from_server").size() == 1 and b.find("hello").size() == 1), "RPCs did not arrive")
+	eq(s.find("hello"), [["hello", ida, "from a"]], "server got a's RPC")
+	eq(b.find("hello"), [["hello", ida, "a to b"]], "b got a's relayed RPC")
+	# Drain: both clients are sent away.
+	eq(sp.drain(0.2), OK, "drain")
+	check(pump(func(): return drained.size() == 1), "drained not emitted")
+	check(pump(func(): return gone.size() == 2), "clients did not see server_disconnected: %s" % [gone])
+	eq(slog.filter(func(e): return e[0] == "left").size(), 2, "peer_disconnected for both clients: %s" % [slog])
+	eq(s.multiplayer.get_peers(), PackedInt32Array(), "no peers left on the server")
+	return true
