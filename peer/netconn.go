@@ -321,7 +321,8 @@ func (l countingListener) Accept() (net.Conn, error) {
 // connection ever answered). Which errors an accept can end with depends
 // on the platform: under wine 8.0 on a loaded machine, with hundreds of
 // connections a second coming and going, the accept loop of TestSoak's
-// server ended that way and every handshake after it timed out.
+// server ended (a goroutine dump had no accept goroutine left; which error
+// it was is not known) and every handshake after it timed out.
 type acceptError struct{ err error }
 
 func (e acceptError) Error() string   { return e.err.Error() }

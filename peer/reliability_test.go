@@ -275,7 +275,8 @@ func TestSoak(t *testing.T) {
 	// reconnects in a -short run, but under wine on a loaded machine the
 	// loop turns far more often per message (500 to 8,000 reconnects, about
 	// 66 new connections a second), more than the server accepted there
-	// (each accept is several wineserver round trips). The listening
+	// (its accept goroutine, alone busy, was found in Go's per-accept
+	// socket options, each call through wineserver). The listening
 	// socket's queue then filled with connections whose client had already
 	// given up (the 3 s handshake timeout; `ss -ltn` showed its Recv-Q grow
 	// from 195 to 1,476, most in CLOSE-WAIT), so every handshake the server
