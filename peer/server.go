@@ -61,6 +61,9 @@ func (s *Server) SetExtraHeaders(h http.Header) {
 	s.extra.Store(&h)
 }
 
+// netListen is net.Listen (a test replaces it).
+var netListen = net.Listen
+
 // Listen starts listening on a TCP port and serving WebSocket upgrades (any
 // path; wss when Options.TLS is set). port 0 picks a free port (see Port);
 // bindAddress "*" or "" binds every interface. The subprotocols served are
@@ -76,7 +79,7 @@ func (s *Server) Listen(port int, bindAddress string) error {
 	if bindAddress == "*" {
 		bindAddress = ""
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(bindAddress, strconv.Itoa(port)))
+	ln, err := netListen("tcp", net.JoinHostPort(bindAddress, strconv.Itoa(port)))
 	if err != nil {
 		return err
 	}
