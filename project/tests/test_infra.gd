@@ -188,13 +188,7 @@ func test_infra_manual_handshake_timeout() -> bool:
 	eq(s.listen(0, PackedStringArray(), "127.0.0.1"), OK, "listen")
 	_servers.append(s)
 	var slog := record(s)
-	var r := raw_request(s.get_listen_port(), "GET / HTTP/1.1\r\nHost: x\r\n" + UPGRADE + "\r\n")
-	r[0].disconnect_from_host()
-	check(r[1].begins_with("HTTP/1.1 503"), "unanswered handshake refused with 503: " + r[1].get_slice("\r\n", 0))
-	var hs := find(slog, "client_handshake")
-	check(hs.size() == 3, "client_handshake emitted")
-	if hs.size() == 3:
-		eq(s.accept_peer(hs[1]), ERR_DOES_NOT_EXIST, "accept_peer after the timeout")
+	unanswered_handshake_refused(s, slog)
 	eq(s.get_peer_ids().size(), 0, "no peer")
 	return true
 
@@ -420,19 +414,26 @@ func test_infra_multiplayer_manual_accept_and_reject() -> bool:
 	return true
 
 
+## A raw upgrade to host (a server in MANUAL mode with a short
+## handshake_timeout) that nobody answers is refused with 503, after
+## client_handshake, and can no longer be accepted.
+func unanswered_handshake_refused(host, slog: Array) -> void:
+	var r := raw_request(host.get_listen_port(), "GET / HTTP/1.1\r\nHost: x\r\n" + UPGRADE + "\r\n")
+	r[0].disconnect_from_host()
+	check(r[1].begins_with("HTTP/1.1 503"), "unanswered handshake refused with 503: " + r[1].get_slice("\r\n", 0))
+	var hs := find(slog, "client_handshake")
+	check(hs.size() == 3, "client_handshake emitted")
+	if hs.size() == 3:
+		eq(host.accept_peer(hs[1]), ERR_DOES_NOT_EXIST, "accept_peer after the timeout")
+
+
 func test_infra_multiplayer_manual_timeout_and_refusing() -> bool:
 	var s := mp()
 	s.handshake_mode = GoWebSocketMultiplayerPeer.HANDSHAKE_MODE_MANUAL
 	s.handshake_timeout = 0.3
 	eq(s.create_server(0, "127.0.0.1"), OK, "create_server")
 	var slog := record(s)
-	var r := raw_request(s.get_listen_port(), "GET / HTTP/1.1\r\nHost: x\r\n" + UPGRADE + "\r\n")
-	r[0].disconnect_from_host()
-	check(r[1].begins_with("HTTP/1.1 503"), "unanswered handshake refused with 503: " + r[1].get_slice("\r\n", 0))
-	var hs := find(slog, "client_handshake")
-	check(hs.size() == 3, "client_handshake emitted")
-	if hs.size() == 3:
-		eq(s.accept_peer(hs[1]), ERR_DOES_NOT_EXIST, "accept_peer after the timeout")
+	unanswered_handshake_refused(s, slog)
 	# Our client, unanswered, fails.
 	var c := mp()
 	eq(c.create_client(mp_url(s)), OK, "create_client")
