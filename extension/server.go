@@ -79,7 +79,8 @@ func (s *wsServer) conn(id int64) *peer.Conn {
 	return s.server.Peer(int32(id))
 }
 
-// infraServer and serverID make GoWebSocketServer an infraHost.
+// infraServer (also get_packets' check) and serverID make GoWebSocketServer
+// an infraHost.
 func (s *wsServer) infraServer() (*peer.Server, string) {
 	if s.server == nil || !s.server.Listening() {
 		return nil, "server is not listening"
@@ -174,13 +175,14 @@ func (s *wsServer) poll() {
 // would return: each is read once, through either.
 func (s *wsServer) getPackets(c bindings.Call) {
 	limit := c.Int(0)
-	if s.server == nil || !s.server.Listening() {
-		fail("get_packets", "server is not listening", errUnconfigured)
+	srv, why := s.infraServer()
+	if srv == nil {
+		fail("get_packets", why, errUnconfigured)
 		return // an empty Array
 	}
 	b := &s.packets
 	b.Reset()
-	for n := int64(0); (limit < 0 || n < limit) && s.server.ReadNext(s.addPacket); n++ {
+	for n := int64(0); (limit < 0 || n < limit) && srv.ReadNext(s.addPacket); n++ {
 	}
 	b.Return(c)
 }

@@ -253,9 +253,8 @@ type Set struct {
 	running bool          // the poller goroutine runs
 	pdone   chan struct{} // closed when it returns
 
-	mode   atomic.Int32  // modeMain / modeQuiet (set under gmu)
-	urgent atomic.Int32  // urgent waits under way
-	polls  atomic.Uint64 // Poll calls
+	mode   atomic.Int32 // modeMain / modeQuiet (set under gmu)
+	urgent atomic.Int32 // urgent waits under way
 
 	// The caller's pace (see idleLimit). Written by Poll only.
 	lastPoll atomic.Int64 // when Poll last ran (monotonic ns, see mono)
@@ -455,8 +454,6 @@ func (d *Set) poller(done chan struct{}) {
 	defer close(done)
 	var evs [128]syscall.EpollEvent
 	var cs [128]*Reader
-	// Poll is idle once it has not run for idleLimit (and until it runs).
-	seen := d.polls.Load()
 	inGate, n := false, 0
 	harvest := func(fd uintptr) bool {
 		d.gmu.Lock()
@@ -483,10 +480,11 @@ func (d *Set) poller(done chan struct{}) {
 			return
 		}
 		d.mu.Unlock()
-		seen = d.polls.Load()
+		// Poll is idle once it has not run for idleLimit (and until it runs).
+		seen := d.lastPoll.Load()
 		seenAt := epoch.Add(-pollIdleMax) // never polled: idle
-		if t := d.lastPoll.Load(); t != 0 {
-			seenAt = epoch.Add(time.Duration(t))
+		if seen != 0 {
+			seenAt = epoch.Add(time.Duration(seen))
 		}
 		limit := d.idleLimit()
 		idle := time.Since(seenAt) >= limit
@@ -523,7 +521,7 @@ func (d *Set) poller(done chan struct{}) {
 			}
 			continue
 		}
-		if idle && d.polls.Load() != seen {
+		if idle && d.lastPoll.Load() != seen {
 			idle = false // Poll is back: what came is its to read
 		}
 		d.lookup(evs[:n], cs[:n])
@@ -655,7 +653,6 @@ const directPerPoll = 8
 // goroutines waiting for the others.
 func (d *Set) ReadAll() {
 	d.pace()
-	d.polls.Add(1)
 	d.mu.Lock()
 	ep, live := d.ep, len(d.conns)
 	d.mu.Unlock()
