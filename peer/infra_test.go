@@ -409,7 +409,16 @@ func TestInfraDrainPeersAndTimeout(t *testing.T) {
 			c.p.step()
 		}
 	}
-	waitUntil(t, "3 peers", stepAll, func() bool { return sp.count(EventConnected) == 3 })
+	// Open on both ends: the server's EventConnected can come before the
+	// client's own (under wine, Send then failed with ErrNotOpen).
+	waitUntil(t, "3 peers", stepAll, func() bool {
+		for _, c := range cs {
+			if cn := c.cl.Conn(); cn == nil || cn.State() != StateOpen {
+				return false
+			}
+		}
+		return sp.count(EventConnected) == 3
+	})
 	if err := cs[2].cl.Conn().Send([]byte("last words"), WriteText); err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,7 @@ if GOOS=windows GOARCH=amd64 "$GO" test -c -o "$tmp/peer.test.exe" ./peer/ >"$tm
 	if (cd peer && timeout 1200 wine "$tmp/peer.test.exe" -test.count=1 -test.v -test.short -test.timeout=1100s "${skip[@]}" >"$tmp/peer.log" 2>&1); then
 		echo "PASS peer/ tests under wine: $(grep -c '^--- PASS' "$tmp/peer.log") tests passed, $(grep -c -- '--- SKIP' "$tmp/peer.log") skipped in $(( $(date +%s) - start )) s${WINE_PEER_SKIP:+ (left out for wine: $WINE_PEER_SKIP)}"
 	else
-		echo "FAIL peer/ tests under wine:"; grep -E -- '--- FAIL|^panic|^FAIL' "$tmp/peer.log" | head -n 40; tail -n 20 "$tmp/peer.log"; rc=1
+		echo "FAIL peer/ tests under wine:"; grep -E -A4 -- '--- FAIL|^panic' "$tmp/peer.log" | head -n 60; tail -n 20 "$tmp/peer.log"; rc=1
 	fi
 else
 	echo "FAIL peer/ tests under wine: GOOS=windows go test -c ./peer/ failed:"; tail -n 20 "$tmp/build.log"; rc=1
